@@ -1,0 +1,163 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The one place the process environment is read and validated. Everything else
+ * receives the typed `Config` object. Bad values stop the process with a message
+ * that names every offending variable (see `ConfigError`).
+ */
+
+const GiB = 1024 ** 3;
+
+/** Empty strings (as in `FOO=` lines of a .env file) mean "unset". */
+function optional<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+}
+
+function withDefault<T extends z.ZodType>(schema: T, fallback: z.input<T>) {
+  return z.preprocess((v) => (v === '' || v === undefined ? fallback : v), schema);
+}
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** A 32-byte key given as 64 hex characters or as base64. */
+const masterKey = z.string().transform((value, ctx) => {
+  const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
+  if (key.length !== 32) {
+    ctx.addIssue({ code: 'custom', message: 'must be 32 bytes, as 64 hex characters or base64' });
+    return z.NEVER;
+  }
+  return key;
+});
+
+export const envSchema = z
+  .object({
+    NODE_ENV: withDefault(z.enum(['development', 'production', 'test']), 'development'),
+    HOST: withDefault(z.string().min(1), '0.0.0.0'),
+    PORT: withDefault(integer(0, 65535), '8080'),
+    DATA_DIR: withDefault(z.string().min(1), './data'),
+    PUBLIC_URL: optional(z.url()),
+    LOG_LEVEL: withDefault(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
+    TRUST_PROXY: withDefault(booleanFlag, 'false'),
+    DEFAULT_USER_QUOTA_BYTES: withDefault(integer(0, Number.MAX_SAFE_INTEGER), String(10 * GiB)),
+    JWT_SECRET: optional(z.string().min(32, 'must be at least 32 characters')),
+    MASTER_KEY: optional(masterKey),
+    MONGODB_URI: optional(z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')),
+    ADMIN_EMAIL: optional(z.email()),
+    ADMIN_PASSWORD: optional(z.string().min(10, 'must be at least 10 characters')),
+    GOOGLE_CLIENT_ID: optional(z.string().min(1)),
+    GOOGLE_CLIENT_SECRET: optional(z.string().min(1)),
+    GOOGLE_API_ROOT_URL: withDefault(z.url(), 'https://www.googleapis.com/'),
+    GOOGLE_OAUTH_TOKEN_URL: withDefault(z.url(), 'https://oauth2.googleapis.com/token'),
+    GOOGLE_OAUTH_AUTH_URL: withDefault(z.url(), 'https://accounts.google.com/o/oauth2/v2/auth'),
+    FRONTEND_DIST_DIR: optional(z.string().min(1)),
+  })
+  .superRefine((env, ctx) => {
+    const pairs: Array<[keyof typeof env, keyof typeof env]> = [
+      ['ADMIN_EMAIL', 'ADMIN_PASSWORD'],
+      ['GOOGLE_CLIENT_ID', 'GOOGLE_CLIENT_SECRET'],
+    ];
+    for (const [a, b] of pairs) {
+      if ((env[a] === undefined) !== (env[b] === undefined)) {
+        const missing = env[a] === undefined ? a : b;
+        ctx.addIssue({ code: 'custom', path: [missing], message: `is required when ${missing === a ? b : a} is set` });
+      }
+    }
+    if (env.NODE_ENV === 'production') {
+      for (const name of ['JWT_SECRET', 'MASTER_KEY'] as const) {
+        if (env[name] === undefined) {
+          ctx.addIssue({ code: 'custom', path: [name], message: 'is required when NODE_ENV=production' });
+        }
+      }
+    }
+  });
+
+export type Env = z.output<typeof envSchema>;
+
+export interface Config {
+  nodeEnv: Env['NODE_ENV'];
+  host: string;
+  port: number;
+  dataDir: string;
+  publicUrl: string;
+  logLevel: Env['LOG_LEVEL'];
+  trustProxy: boolean;
+  defaultUserQuotaBytes: number;
+  /** Undefined until `resolveSecrets` has generated or loaded them. */
+  jwtSecret: string | undefined;
+  masterKey: Buffer | undefined;
+  mongodbUri: string | undefined;
+  admin: { email: string; password: string } | undefined;
+  google: {
+    clientId: string;
+    clientSecret: string;
+    apiRootUrl: string;
+    tokenUrl: string;
+    authUrl: string;
+  } | undefined;
+  googleEndpoints: { apiRootUrl: string; tokenUrl: string; authUrl: string };
+  frontendDistDir: string;
+}
+
+export interface ResolvedConfig extends Config {
+  jwtSecret: string;
+  masterKey: Buffer;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Where `npm run build` puts the Angular app, relative to the backend package. */
+const DEFAULT_FRONTEND_DIST = path.resolve(__dirname, '..', '..', '..', 'frontend', 'dist', 'frontend', 'browser');
+
+export function loadConfig(source: NodeJS.ProcessEnv, cwd = process.cwd()): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.') || '(environment)';
+      const given = typeof issue.path[0] === 'string' ? source[issue.path[0]] : undefined;
+      // Never echo secret values back, only what was wrong with them.
+      const secret = /SECRET|PASSWORD|KEY|URI/.test(name);
+      const shown = given === undefined || secret ? '' : ` (got "${given}")`;
+      return `${name}: ${issue.message}${shown}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const env = parsed.data;
+  const endpoints = {
+    apiRootUrl: env.GOOGLE_API_ROOT_URL,
+    tokenUrl: env.GOOGLE_OAUTH_TOKEN_URL,
+    authUrl: env.GOOGLE_OAUTH_AUTH_URL,
+  };
+  return {
+    nodeEnv: env.NODE_ENV,
+    host: env.HOST,
+    port: env.PORT,
+    dataDir: path.resolve(cwd, env.DATA_DIR),
+    publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+    logLevel: env.LOG_LEVEL,
+    trustProxy: env.TRUST_PROXY,
+    defaultUserQuotaBytes: env.DEFAULT_USER_QUOTA_BYTES,
+    jwtSecret: env.JWT_SECRET,
+    masterKey: env.MASTER_KEY,
+    mongodbUri: env.MONGODB_URI,
+    admin:
+      env.ADMIN_EMAIL !== undefined && env.ADMIN_PASSWORD !== undefined
+        ? { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD }
+        : undefined,
+    google:
+      env.GOOGLE_CLIENT_ID !== undefined && env.GOOGLE_CLIENT_SECRET !== undefined
+        ? { clientId: env.GOOGLE_CLIENT_ID, clientSecret: env.GOOGLE_CLIENT_SECRET, ...endpoints }
+        : undefined,
+    googleEndpoints: endpoints,
+    frontendDistDir: env.FRONTEND_DIST_DIR !== undefined ? path.resolve(cwd, env.FRONTEND_DIST_DIR) : DEFAULT_FRONTEND_DIST,
+  };
+}

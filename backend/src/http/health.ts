@@ -1,0 +1,30 @@
+import { Router } from 'express';
+import type { MetadataStore } from '../store/types';
+
+/**
+ * /healthz: the process is up (liveness). /readyz: it can serve — the store
+ * answers and we are not shutting down (readiness). Later the queue joins the
+ * readiness check.
+ */
+export function healthRoutes(deps: { store: MetadataStore; isShuttingDown: () => boolean }): Router {
+  const router = Router();
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/readyz', async (_req, res) => {
+    if (deps.isShuttingDown()) {
+      res.status(503).json({ status: 'shutting_down', checks: {} });
+      return;
+    }
+    const checks: Record<string, 'ok' | 'fail'> = {};
+    try {
+      await deps.store.ping();
+      checks.store = 'ok';
+    } catch {
+      checks.store = 'fail';
+    }
+    const ok = Object.values(checks).every((c) => c === 'ok');
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks });
+  });
+  return router;
+}

@@ -1,0 +1,15 @@
+import type { z } from 'zod';
+import { ValidationError } from '../core/errors';
+
+/** Parses request input with a zod schema; failures become one 400 naming every bad field. */
+export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => {
+    const field = issue.path.join('.') || 'body';
+    const message =
+      issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message;
+    return { field, message };
+  });
+  throw new ValidationError(issues.map((i) => (i.field === 'body' ? i.message : `${i.field}: ${i.message}`)).join('; '), issues);
+}

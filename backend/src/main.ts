@@ -1,0 +1,87 @@
+import http from 'node:http';
+import { ConfigError, loadConfig } from './config/env';
+import { resolveSecrets } from './config/secrets';
+import { createLogger, type Logger } from './core/logger';
+import { createApp } from './http/app';
+import { openStore } from './store';
+import type { MetadataStore } from './store/types';
+
+/** How long in-flight requests get to finish after SIGTERM before we exit anyway. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export interface RunningServer {
+  server: http.Server;
+  store: MetadataStore;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the gateway: config → secrets → store → first admin → HTTP. Used by main and by tests. */
+export async function startServer(env: NodeJS.ProcessEnv, logger?: Logger): Promise<RunningServer> {
+  const config = resolveSecrets(loadConfig(env));
+  const log = logger ?? createLogger(config.logLevel);
+  const store = await openStore(config);
+  let shuttingDown = false;
+  const app = createApp({ config, store, logger: log, isShuttingDown: () => shuttingDown });
+
+  if (config.admin) {
+    const outcome = await app.auth.ensureFirstAdmin(config.admin.email, config.admin.password);
+    if (outcome !== 'exists') log.info({ email: config.admin.email, outcome }, 'first admin ready');
+  }
+
+  const server = http.createServer(app.express);
+  server.headersTimeout = 60_000;
+  server.requestTimeout = 0; // uploads and downloads may legitimately take hours
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+  log.info({ url, store: store.kind, dataDir: config.dataDir }, 'DirectDriveX gateway listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      shuttingDown = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+      await closed;
+      clearTimeout(timer);
+      await store.close();
+      log.info('gateway stopped');
+    })();
+    return stopping;
+  };
+  return { server, store, url, stop };
+}
+
+async function main(): Promise<void> {
+  let running: RunningServer;
+  try {
+    running = await startServer(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\nSee .env.template for every variable and its default.\n`);
+    } else {
+      process.stderr.write(`DirectDriveX failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    }
+    process.exit(1);
+  }
+  const shutdown = (signal: string) => {
+    process.stderr.write(`${signal} received, shutting down gracefully\n`);
+    running.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`shutdown failed: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+if (require.main === module) void main();

@@ -1,0 +1,283 @@
+/**
+ * Repository interfaces: the only way the rest of the code reaches durable
+ * state. Two adapters implement them (sqlite/, mongo/) and one contract suite
+ * (test/contract/store.contract.ts) holds both to the same behaviour. Methods
+ * that the logic relies on being atomic say so; each adapter implements them
+ * with a single conditional write (SQL `UPDATE … WHERE` / MongoDB conditional
+ * update), never read-then-write.
+ *
+ * Ids are strings (UUIDv4) everywhere. Sizes are bytes as JS numbers (safe up
+ * to 8 PiB). Dates are `Date` objects.
+ */
+
+export type Role = 'user' | 'admin';
+
+export interface UserRecord {
+  id: string;
+  email: string;
+  /** Null for users who only ever signed in with Google. */
+  passwordHash: string | null;
+  role: Role;
+  disabled: boolean;
+  storageQuota: number;
+  storageUsed: number;
+  googleId: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewUser {
+  email: string;
+  passwordHash: string | null;
+  role: Role;
+  storageQuota: number;
+  googleId?: string | null;
+}
+
+export type UserPatch = Partial<Pick<UserRecord, 'passwordHash' | 'role' | 'disabled' | 'storageQuota' | 'googleId'>>;
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+}
+
+export interface PageQuery {
+  offset: number;
+  limit: number;
+}
+
+export interface UsersRepo {
+  /** Throws `ConflictError('email_taken')` when the (normalised) email exists. */
+  create(input: NewUser): Promise<UserRecord>;
+  findById(id: string): Promise<UserRecord | null>;
+  findByEmail(email: string): Promise<UserRecord | null>;
+  findByGoogleId(googleId: string): Promise<UserRecord | null>;
+  /** Newest first; `q` matches a substring of the email. */
+  list(query: PageQuery & { q?: string }): Promise<Page<UserRecord>>;
+  update(id: string, patch: UserPatch): Promise<UserRecord | null>;
+  countByRole(role: Role): Promise<number>;
+  /** Atomic: adds `bytes` to storageUsed only if the result stays within storageQuota. */
+  reserveStorage(id: string, bytes: number): Promise<boolean>;
+  /** Atomic: subtracts `bytes` from storageUsed, never below zero. */
+  releaseStorage(id: string, bytes: number): Promise<void>;
+}
+
+/**
+ * A refresh token is `<id>.<secret>`; only SHA-256(secret) is stored. Tokens
+ * issued from one login form a family: rotating one marks it used and issues the
+ * next in the same family. Presenting a used token again means it leaked, and
+ * the whole family is revoked.
+ */
+export interface RefreshTokenRecord {
+  id: string;
+  familyId: string;
+  userId: string;
+  tokenHash: string;
+  createdAt: Date;
+  expiresAt: Date;
+  usedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+export interface RefreshTokensRepo {
+  create(record: Omit<RefreshTokenRecord, 'usedAt' | 'revokedAt'>): Promise<RefreshTokenRecord>;
+  findById(id: string): Promise<RefreshTokenRecord | null>;
+  /** Atomic: true for exactly one caller, and only while the token is unused and not revoked. */
+  markUsed(id: string, at: Date): Promise<boolean>;
+  /** Revokes every token of the family that is not revoked yet; returns how many. */
+  revokeFamily(familyId: string, at: Date): Promise<number>;
+  revokeAllForUser(userId: string, at: Date): Promise<number>;
+  /** Housekeeping: removes tokens that expired before `before`; returns how many. */
+  deleteExpired(before: Date): Promise<number>;
+}
+
+export type FileState = 'pending' | 'uploading' | 'complete' | 'cancelled' | 'expired' | 'failed';
+export type BackupState = 'disabled' | 'pending' | 'running' | 'done' | 'failed';
+
+export interface BackupInfo {
+  state: BackupState;
+  attempts: number;
+  lastError: string | null;
+  nextAttemptAt: Date | null;
+  /** Until when a worker holds a `running` backup; past it the reconciler may re-run it. */
+  leaseUntil: Date | null;
+  remotePath: string | null;
+  backedUpAt: Date | null;
+}
+
+export interface FileRecord {
+  id: string;
+  ownerId: string;
+  name: string;
+  size: number;
+  mimeType: string;
+  sha256: string | null;
+  state: FileState;
+  /** Pool member holding the primary copy and its id there. */
+  accountId: string | null;
+  remoteId: string | null;
+  /** Bytes durably committed upstream (resumable uploads resume from here). */
+  committed: number;
+  /** Provider-specific resumable session state (e.g. a Drive session URI), serialised. */
+  uploadSession: string | null;
+  backup: BackupInfo;
+  createdAt: Date;
+  updatedAt: Date;
+  deletedAt: Date | null;
+}
+
+export interface NewFile {
+  ownerId: string;
+  name: string;
+  size: number;
+  mimeType: string;
+  accountId: string | null;
+  backupState: BackupState;
+}
+
+export type FilePatch = Partial<
+  Pick<FileRecord, 'name' | 'sha256' | 'state' | 'accountId' | 'remoteId' | 'uploadSession' | 'deletedAt'>
+> & { backup?: Partial<BackupInfo> };
+
+export type FileSort = 'createdAt' | '-createdAt' | 'name' | '-name' | 'size' | '-size';
+
+export interface FilesRepo {
+  create(input: NewFile): Promise<FileRecord>;
+  /** Deleted files are returned too (callers decide); see `deletedAt`. */
+  findById(id: string): Promise<FileRecord | null>;
+  /** Only files not deleted; `q` matches a substring of the name. */
+  listByOwner(query: PageQuery & { ownerId: string; q?: string; sort?: FileSort }): Promise<Page<FileRecord>>;
+  update(id: string, patch: FilePatch): Promise<FileRecord | null>;
+  /** Atomic compare-and-set of the committed offset: succeeds only if it is still `from`. */
+  advanceCommitted(id: string, from: number, to: number): Promise<boolean>;
+  /** Atomic: moves `state` to `to` only if it is currently one of `from`. */
+  transitionState(id: string, from: FileState[], to: FileState): Promise<boolean>;
+  /**
+   * Atomic job claim: a backup that is `pending`, or `failed` and due, or
+   * `running` with an expired lease becomes `running` with a new lease and one
+   * more attempt. Returns the claimed record, or null if someone else has it.
+   */
+  claimBackup(id: string, now: Date, leaseUntil: Date): Promise<FileRecord | null>;
+  /** Ids of live, complete files whose backup a worker could claim now (for the reconciler). */
+  listBackupDue(now: Date, limit: number): Promise<string[]>;
+  countByBackupState(): Promise<Record<BackupState, number>>;
+}
+
+export type Provider = 'gdrive' | 'webdav' | 'local';
+export type Health = 'unknown' | 'healthy' | 'degraded' | 'down';
+
+export interface AccountRecord {
+  id: string;
+  provider: Provider;
+  name: string;
+  enabled: boolean;
+  draining: boolean;
+  /** Sealed with MASTER_KEY (core/crypto.ts); never returned by an API. */
+  credentials: string;
+  /** Null when the member reports no limit. */
+  quotaLimit: number | null;
+  quotaUsed: number;
+  /** Bytes promised to uploads in flight. */
+  reserved: number;
+  health: Health;
+  consecutiveFailures: number;
+  lastCheckAt: Date | null;
+  lastError: string | null;
+  lastChosenAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewAccount {
+  provider: Provider;
+  name: string;
+  credentials: string;
+  quotaLimit: number | null;
+  quotaUsed: number;
+}
+
+export type AccountPatch = Partial<
+  Pick<
+    AccountRecord,
+    | 'name'
+    | 'enabled'
+    | 'draining'
+    | 'credentials'
+    | 'quotaLimit'
+    | 'quotaUsed'
+    | 'health'
+    | 'consecutiveFailures'
+    | 'lastCheckAt'
+    | 'lastError'
+    | 'lastChosenAt'
+  >
+>;
+
+export interface AccountsRepo {
+  create(input: NewAccount): Promise<AccountRecord>;
+  findById(id: string): Promise<AccountRecord | null>;
+  /** Oldest first. */
+  list(): Promise<AccountRecord[]>;
+  update(id: string, patch: AccountPatch): Promise<AccountRecord | null>;
+  remove(id: string): Promise<boolean>;
+  /**
+   * Atomic: adds `bytes` to `reserved` only if `quotaLimit − quotaUsed − reserved ≥ bytes`
+   * (always, when there is no limit), and stamps `lastChosenAt`.
+   */
+  reserve(id: string, bytes: number, at: Date): Promise<boolean>;
+  /** Atomic: an upload failed or expired; its reservation is returned (never below zero). */
+  release(id: string, bytes: number): Promise<void>;
+  /** Atomic: an upload completed; its reservation turns into used space. */
+  commitReservation(id: string, bytes: number): Promise<void>;
+}
+
+export interface LinkRecord {
+  id: string;
+  fileId: string;
+  createdBy: string;
+  /** SHA-256 of the link token; the token itself is only shown once. */
+  tokenHash: string;
+  passwordHash: string | null;
+  expiresAt: Date;
+  revokedAt: Date | null;
+  createdAt: Date;
+}
+
+export interface LinksRepo {
+  create(record: Omit<LinkRecord, 'id' | 'createdAt' | 'revokedAt'>): Promise<LinkRecord>;
+  findByTokenHash(tokenHash: string): Promise<LinkRecord | null>;
+  listByFile(fileId: string): Promise<LinkRecord[]>;
+  /** Returns false when the link does not exist or was already revoked. */
+  revoke(id: string, at: Date): Promise<boolean>;
+}
+
+export interface AuditEvent {
+  id: string;
+  at: Date;
+  /** Null for anonymous or system actions (e.g. a failed login for an unknown email). */
+  actorId: string | null;
+  action: string;
+  targetType: string | null;
+  targetId: string | null;
+  ip: string | null;
+  details: Record<string, unknown>;
+}
+
+export interface AuditRepo {
+  append(event: Omit<AuditEvent, 'id' | 'at'> & { at?: Date }): Promise<AuditEvent>;
+  /** Newest first. */
+  list(query: PageQuery & { actorId?: string; action?: string }): Promise<Page<AuditEvent>>;
+}
+
+export interface MetadataStore {
+  readonly kind: 'sqlite' | 'mongodb';
+  readonly users: UsersRepo;
+  readonly refreshTokens: RefreshTokensRepo;
+  readonly files: FilesRepo;
+  readonly accounts: AccountsRepo;
+  readonly links: LinksRepo;
+  readonly audit: AuditRepo;
+  /** Throws when the store cannot be reached (used by /readyz). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
