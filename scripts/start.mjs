@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+// `npm start`: build backend and frontend only if a build is missing, then run
+// the gateway in the foreground. Signals are passed on so Ctrl-C and SIGTERM
+// shut it down gracefully.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const backendEntry = path.join(root, 'backend', 'dist', 'main.js');
+const frontendIndex = path.join(root, 'frontend', 'dist', 'frontend', 'browser', 'index.html');
+
+if (!existsSync(backendEntry) || !existsSync(frontendIndex)) {
+  console.log('No build found: running `npm run build` first (this happens once).');
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const build = spawnSync(npm, ['run', 'build'], { cwd: root, stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
+
+const child = spawn(process.execPath, [backendEntry], { cwd: root, stdio: 'inherit' });
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
