@@ -8,6 +8,8 @@ import type { MetadataStore } from './store/types';
 
 /** How long in-flight requests get to finish after SIGTERM before we exit anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
+/** Expired refresh tokens are useless (even for reuse detection); sweep them hourly. */
+const TOKEN_SWEEP_MS = 60 * 60 * 1000;
 
 export interface RunningServer {
   server: http.Server;
@@ -41,10 +43,19 @@ export async function startServer(env: NodeJS.ProcessEnv, logger?: Logger): Prom
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   log.info({ url, store: store.kind, dataDir: config.dataDir }, 'DirectDriveX gateway listening');
 
+  const sweep = setInterval(() => {
+    store.refreshTokens.deleteExpired(new Date()).then(
+      (removed) => removed > 0 && log.debug({ removed }, 'expired refresh tokens removed'),
+      (err: unknown) => log.warn({ err }, 'refresh token sweep failed'),
+    );
+  }, TOKEN_SWEEP_MS);
+  sweep.unref();
+
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       shuttingDown = true;
+      clearInterval(sweep);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
