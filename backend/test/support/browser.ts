@@ -1,18 +1,17 @@
 import fs from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
-import { tempDir } from './temp';
 
 /**
  * Debian's Chromium driven by playwright-core (Playwright cannot download its
  * own browsers here). Flags per FACTS.md: headless, no sandbox as root, and no
- * background networking, which this closed network would refuse.
+ * background networking, which this closed network would refuse. Playwright
+ * gives every launch a fresh temporary profile itself.
  */
 export async function launchChromium(): Promise<{ browser: Browser; close: () => Promise<void> }> {
   const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
   if (!fs.existsSync(executablePath)) {
     throw new Error(`Chromium not found at ${executablePath}: install Debian's chromium (.ci/run does) or set CHROMIUM_PATH`);
   }
-  const profile = tempDir('ddx-chromium-');
   const browser = await chromium.launch({
     executablePath,
     headless: true,
@@ -24,14 +23,12 @@ export async function launchChromium(): Promise<{ browser: Browser; close: () =>
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
-      `--user-data-dir=${profile.dir}`,
     ],
   });
   return {
     browser,
     async close() {
       await browser.close();
-      profile.cleanup();
     },
   };
 }

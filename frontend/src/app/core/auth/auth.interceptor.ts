@@ -1,0 +1,42 @@
+import { HttpErrorResponse, type HttpInterceptorFn, type HttpRequest } from '@angular/common/http';
+import { inject } from '@angular/core';
+import { Router } from '@angular/router';
+import { catchError, from, switchMap, throwError } from 'rxjs';
+import { AuthService } from './auth.service';
+
+/** Endpoints that authenticate by their body, never by a bearer token. */
+const PUBLIC_AUTH = /\/api\/v1\/auth\/(token|register|refresh|providers)$/;
+
+const withToken = (req: HttpRequest<unknown>, token: string) => req.clone({ setHeaders: { Authorization: `Bearer ${token}` } });
+
+/**
+ * Adds the access token to API calls. On a 401 it refreshes once (shared by
+ * concurrent requests) and retries; if that fails the session is over and the
+ * user goes to the login page.
+ */
+export const authInterceptor: HttpInterceptorFn = (req, next) => {
+  if (!req.url.startsWith('/api/') || PUBLIC_AUTH.test(req.url)) return next(req);
+  const auth = inject(AuthService);
+  const router = inject(Router);
+
+  const send = (token: string | null) => next(token ? withToken(req, token) : req);
+  // A failed refresh ends the session; it is never retried (the server rotates refresh tokens).
+  const refreshed = () =>
+    from(auth.refresh()).pipe(
+      catchError((refreshErr: unknown) => {
+        auth.clear();
+        void router.navigate(['/login'], { queryParams: { returnUrl: router.url } });
+        return throwError(() => refreshErr);
+      }),
+    );
+
+  // No valid access token but a stored session (e.g. after a reload or expiry): refresh first.
+  if (auth.token === null && auth.hasRefreshToken) return refreshed().pipe(switchMap((token) => send(token)));
+
+  return send(auth.token).pipe(
+    catchError((err: unknown) => {
+      if (!(err instanceof HttpErrorResponse) || err.status !== 401 || !auth.hasRefreshToken) return throwError(() => err);
+      return refreshed().pipe(switchMap((token) => send(token)));
+    }),
+  );
+};

@@ -1,0 +1,117 @@
+import { HttpClient } from '@angular/common/http';
+import { computed, inject, Injectable, signal } from '@angular/core';
+import { Router } from '@angular/router';
+import { firstValueFrom } from 'rxjs';
+import type { TokenPair, User } from './auth.types';
+
+export const REFRESH_TOKEN_KEY = 'ddx.refresh_token';
+const API = '/api/v1/auth';
+
+/**
+ * Holds the session. The access token lives only in memory (short-lived);
+ * the refresh token is kept in localStorage so a reload stays signed in. The
+ * server rotates refresh tokens, so every refresh stores the new one.
+ */
+@Injectable({ providedIn: 'root' })
+export class AuthService {
+  private readonly http = inject(HttpClient);
+  private readonly router = inject(Router);
+
+  private accessToken: string | null = null;
+  private accessExpiresAt = 0;
+  private refreshing: Promise<string> | null = null;
+
+  private readonly user = signal<User | null>(null);
+  readonly currentUser = this.user.asReadonly();
+  readonly isLoggedIn = computed(() => this.user() !== null);
+
+  /** The current access token, if one is held and not about to expire. */
+  get token(): string | null {
+    return this.accessToken && Date.now() < this.accessExpiresAt - 10_000 ? this.accessToken : null;
+  }
+
+  get hasRefreshToken(): boolean {
+    return localStorage.getItem(REFRESH_TOKEN_KEY) !== null;
+  }
+
+  async register(email: string, password: string): Promise<User> {
+    const res = await firstValueFrom(this.http.post<{ user: User }>(`${API}/register`, { email, password }));
+    return res.user;
+  }
+
+  async login(email: string, password: string): Promise<User> {
+    const pair = await firstValueFrom(this.http.post<TokenPair>(`${API}/token`, { email, password }));
+    return this.startSession(pair);
+  }
+
+  /** Stores tokens handed over by the Google sign-in redirect. */
+  async acceptTokens(pair: TokenPair): Promise<User> {
+    return this.startSession(pair);
+  }
+
+  /**
+   * Gets a new access token with the stored refresh token. Concurrent callers
+   * share one request: the server rotates the token, so a second parallel
+   * refresh with the same token would be treated as theft.
+   */
+  refresh(): Promise<string> {
+    this.refreshing ??= this.doRefresh().finally(() => (this.refreshing = null));
+    return this.refreshing;
+  }
+
+  /** On app start: resume a stored session, if any. Never throws. */
+  async restore(): Promise<void> {
+    if (!this.hasRefreshToken) return;
+    try {
+      await this.refresh();
+      await this.loadMe();
+    } catch {
+      this.clear();
+    }
+  }
+
+  async loadMe(): Promise<User> {
+    const me = await firstValueFrom(this.http.get<User>(`${API}/users/me`));
+    this.user.set(me);
+    return me;
+  }
+
+  /** Ends the session on the server (best effort) and always locally. */
+  async logout(): Promise<void> {
+    const refresh_token = localStorage.getItem(REFRESH_TOKEN_KEY) ?? undefined;
+    try {
+      if (this.token || refresh_token) await firstValueFrom(this.http.post(`${API}/logout`, { refresh_token }));
+    } catch {
+      // The local session ends regardless; the server-side token expires on its own.
+    } finally {
+      this.clear();
+      await this.router.navigate(['/login']);
+    }
+  }
+
+  clear(): void {
+    this.accessToken = null;
+    this.accessExpiresAt = 0;
+    localStorage.removeItem(REFRESH_TOKEN_KEY);
+    this.user.set(null);
+  }
+
+  private async startSession(pair: TokenPair): Promise<User> {
+    this.store(pair);
+    return this.loadMe();
+  }
+
+  private async doRefresh(): Promise<string> {
+    const refresh_token = localStorage.getItem(REFRESH_TOKEN_KEY);
+    if (!refresh_token) throw new Error('No refresh token');
+    const pair = await firstValueFrom(this.http.post<TokenPair>(`${API}/refresh`, { refresh_token }));
+    this.store(pair);
+    return pair.access_token;
+  }
+
+  private store(pair: TokenPair): void {
+    this.accessToken = pair.access_token;
+    this.accessExpiresAt = Date.now() + pair.expires_in * 1000;
+    localStorage.setItem(REFRESH_TOKEN_KEY, pair.refresh_token);
+  }
+}

@@ -1,0 +1,81 @@
+import { ChangeDetectionStrategy, Component, inject, signal } from '@angular/core';
+import { type AbstractControl, FormBuilder, ReactiveFormsModule, type ValidationErrors, Validators } from '@angular/forms';
+import { Router, RouterLink } from '@angular/router';
+import { AuthService } from '../../core/auth/auth.service';
+import { apiErrorMessage } from '../../core/http/api-error';
+
+export const PASSWORD_MIN = 10;
+
+function passwordsMatch(group: AbstractControl): ValidationErrors | null {
+  const password = group.get('password')?.value as string | undefined;
+  const confirm = group.get('confirmPassword')?.value as string | undefined;
+  return password === confirm ? null : { mismatch: true };
+}
+
+@Component({
+  selector: 'app-register',
+  imports: [ReactiveFormsModule, RouterLink],
+  changeDetection: ChangeDetectionStrategy.OnPush,
+  template: `
+    <section class="card">
+      <h1>Create your account</h1>
+      <form [formGroup]="form" (ngSubmit)="submit()" novalidate>
+        <label for="email">Email</label>
+        <input id="email" type="email" formControlName="email" autocomplete="email" />
+        @if (form.controls.email.touched && form.controls.email.invalid) {
+          <p class="hint">Enter a valid email address.</p>
+        }
+        <label for="password">Password</label>
+        <input id="password" type="password" formControlName="password" autocomplete="new-password" />
+        @if (form.controls.password.touched && form.controls.password.invalid) {
+          <p class="hint">Use at least {{ passwordMin }} characters.</p>
+        }
+        <label for="confirmPassword">Confirm password</label>
+        <input id="confirmPassword" type="password" formControlName="confirmPassword" autocomplete="new-password" />
+        @if (form.controls.confirmPassword.touched && form.hasError('mismatch')) {
+          <p class="hint">The passwords do not match.</p>
+        }
+        @if (error()) {
+          <p class="error" role="alert">{{ error() }}</p>
+        }
+        <button type="submit" [disabled]="busy()">{{ busy() ? 'Creating account…' : 'Create account' }}</button>
+      </form>
+      <p>Already registered? <a routerLink="/login">Sign in</a></p>
+    </section>
+  `,
+})
+export class RegisterPage {
+  private readonly auth = inject(AuthService);
+  private readonly router = inject(Router);
+
+  protected readonly passwordMin = PASSWORD_MIN;
+  protected readonly form = inject(FormBuilder).nonNullable.group(
+    {
+      email: ['', [Validators.required, Validators.email]],
+      password: ['', [Validators.required, Validators.minLength(PASSWORD_MIN)]],
+      confirmPassword: ['', Validators.required],
+    },
+    { validators: passwordsMatch },
+  );
+  protected readonly busy = signal(false);
+  protected readonly error = signal<string | null>(null);
+
+  protected async submit(): Promise<void> {
+    if (this.form.invalid) {
+      this.form.markAllAsTouched();
+      return;
+    }
+    this.busy.set(true);
+    this.error.set(null);
+    try {
+      const { email, password } = this.form.getRawValue();
+      await this.auth.register(email, password);
+      await this.auth.login(email, password);
+      await this.router.navigateByUrl('/dashboard');
+    } catch (err) {
+      this.error.set(apiErrorMessage(err));
+    } finally {
+      this.busy.set(false);
+    }
+  }
+}
