@@ -20,16 +20,27 @@ describe('UI: register and log in', () => {
     gw?.cleanup();
   });
 
+  /** Console errors of every page (CSP violations and failed loads show up here). */
+  const consoleErrors: string[] = [];
+
   async function newPage(): Promise<Page> {
     const context = await chromium.browser.newContext();
     const page = await context.newPage();
     page.setDefaultTimeout(15_000);
+    page.on('console', (msg) => {
+      // A refused login is an expected 401 response, which Chromium also logs.
+      if (msg.type() === 'error' && !/status of 401/.test(msg.text())) consoleErrors.push(msg.text());
+    });
+    page.on('pageerror', (err) => consoleErrors.push(err.message));
     return page;
   }
 
   it('registers a new account and lands on the dashboard', async () => {
     const page = await newPage();
     await page.goto(`${gw.url}/register`);
+    // The stylesheet really applies (it is not blocked by our Content-Security-Policy).
+    const buttonColour = await page.$eval('button[type=submit]', (b) => getComputedStyle(b).backgroundColor);
+    expect(buttonColour).toBe('rgb(59, 111, 216)');
     await page.fill('#email', email);
     await page.fill('#password', password);
     await page.fill('#confirmPassword', password);
@@ -70,5 +81,9 @@ describe('UI: register and log in', () => {
     await page.waitForURL(/\/login/);
     expect(await page.isVisible('#email')).toBe(true);
     await page.context().close();
+  });
+
+  it('ran without console errors or CSP violations', () => {
+    expect(consoleErrors).toEqual([]);
   });
 });
