@@ -1,11 +1,11 @@
 import { HttpClient } from '@angular/common/http';
-import { ChangeDetectionStrategy, Component, inject, signal } from '@angular/core';
+import { ChangeDetectionStrategy, Component, inject } from '@angular/core';
 import { toSignal } from '@angular/core/rxjs-interop';
 import { FormBuilder, ReactiveFormsModule, Validators } from '@angular/forms';
 import { ActivatedRoute, Router, RouterLink } from '@angular/router';
 import { catchError, of } from 'rxjs';
 import { AuthService } from '../../core/auth/auth.service';
-import { apiErrorMessage } from '../../core/http/api-error';
+import { FormSubmission } from '../../core/forms/form-submission';
 
 /** Only same-app paths are followed after login (no open redirect). */
 export function safeReturnUrl(value: string | null): string {
@@ -30,10 +30,10 @@ export function safeReturnUrl(value: string | null): string {
         @if (form.controls.password.touched && form.controls.password.invalid) {
           <p class="hint">Enter your password.</p>
         }
-        @if (error()) {
-          <p class="error" role="alert">{{ error() }}</p>
+        @if (submission.error()) {
+          <p class="error" role="alert">{{ submission.error() }}</p>
         }
-        <button type="submit" [disabled]="busy()">{{ busy() ? 'Signing in…' : 'Sign in' }}</button>
+        <button type="submit" [disabled]="submission.busy()">{{ submission.busy() ? 'Signing in…' : 'Sign in' }}</button>
       </form>
       @if (providers().google) {
         <a class="button secondary" href="/api/v1/auth/google">Sign in with Google</a>
@@ -51,28 +51,17 @@ export class LoginPage {
     email: ['', [Validators.required, Validators.email]],
     password: ['', Validators.required],
   });
-  protected readonly busy = signal(false);
-  protected readonly error = signal<string | null>(null);
+  protected readonly submission = new FormSubmission();
   protected readonly providers = toSignal(
     inject(HttpClient).get<{ google: boolean }>('/api/v1/auth/providers').pipe(catchError(() => of({ google: false }))),
     { initialValue: { google: false } },
   );
 
   protected async submit(): Promise<void> {
-    if (this.form.invalid) {
-      this.form.markAllAsTouched();
-      return;
-    }
-    this.busy.set(true);
-    this.error.set(null);
-    try {
+    await this.submission.run(this.form, async () => {
       const { email, password } = this.form.getRawValue();
       await this.auth.login(email, password);
       await this.router.navigateByUrl(safeReturnUrl(this.route.snapshot.queryParamMap.get('returnUrl')));
-    } catch (err) {
-      this.error.set(apiErrorMessage(err));
-    } finally {
-      this.busy.set(false);
-    }
+    });
   }
 }

@@ -1,8 +1,8 @@
-import { ChangeDetectionStrategy, Component, inject, signal } from '@angular/core';
+import { ChangeDetectionStrategy, Component, inject } from '@angular/core';
 import { type AbstractControl, FormBuilder, ReactiveFormsModule, type ValidationErrors, Validators } from '@angular/forms';
 import { Router, RouterLink } from '@angular/router';
 import { AuthService } from '../../core/auth/auth.service';
-import { apiErrorMessage } from '../../core/http/api-error';
+import { FormSubmission } from '../../core/forms/form-submission';
 
 export const PASSWORD_MIN = 10;
 
@@ -35,10 +35,10 @@ function passwordsMatch(group: AbstractControl): ValidationErrors | null {
         @if (form.controls.confirmPassword.touched && form.hasError('mismatch')) {
           <p class="hint">The passwords do not match.</p>
         }
-        @if (error()) {
-          <p class="error" role="alert">{{ error() }}</p>
+        @if (submission.error()) {
+          <p class="error" role="alert">{{ submission.error() }}</p>
         }
-        <button type="submit" [disabled]="busy()">{{ busy() ? 'Creating account…' : 'Create account' }}</button>
+        <button type="submit" [disabled]="submission.busy()">{{ submission.busy() ? 'Creating account…' : 'Create account' }}</button>
       </form>
       <p>Already registered? <a routerLink="/login">Sign in</a></p>
     </section>
@@ -57,25 +57,14 @@ export class RegisterPage {
     },
     { validators: passwordsMatch },
   );
-  protected readonly busy = signal(false);
-  protected readonly error = signal<string | null>(null);
+  protected readonly submission = new FormSubmission();
 
   protected async submit(): Promise<void> {
-    if (this.form.invalid) {
-      this.form.markAllAsTouched();
-      return;
-    }
-    this.busy.set(true);
-    this.error.set(null);
-    try {
+    await this.submission.run(this.form, async () => {
       const { email, password } = this.form.getRawValue();
       await this.auth.register(email, password);
       await this.auth.login(email, password);
       await this.router.navigateByUrl('/dashboard');
-    } catch (err) {
-      this.error.set(apiErrorMessage(err));
-    } finally {
-      this.busy.set(false);
-    }
+    });
   }
 }
