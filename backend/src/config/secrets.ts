@@ -10,7 +10,7 @@ import type { Config, ResolvedConfig } from './env';
  * anyone who can read them can forge tokens or decrypt account credentials.
  */
 export function resolveSecrets(config: Config): ResolvedConfig {
-  fs.mkdirSync(config.dataDir, { recursive: true });
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const jwtSecret = config.jwtSecret ?? readOrCreate(path.join(config.dataDir, 'jwt_secret'), () => randomBytes(48).toString('base64url'));
   const masterKey =
     config.masterKey ??

@@ -215,7 +215,10 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         const a = await store.accounts.create({ provider: 'gdrive', name: 'one', credentials: 'sealed', quotaLimit: 100, quotaUsed: 10 });
         const b = await store.accounts.create({ provider: 'local', name: 'disk', credentials: 'sealed', quotaLimit: null, quotaUsed: 0 });
         expect(a).toMatchObject({ enabled: true, draining: false, reserved: 0, health: 'unknown', consecutiveFailures: 0, lastChosenAt: null });
-        expect((await store.accounts.list()).map((x) => x.id)).toEqual([a.id, b.id]);
+        // Oldest first; two accounts created in the same millisecond may come in either order.
+        const listed = await store.accounts.list();
+        expect(listed.map((x) => x.id).sort()).toEqual([a.id, b.id].sort());
+        expect(listed[0]!.createdAt.getTime()).toBeLessThanOrEqual(listed[1]!.createdAt.getTime());
         const at = new Date('2026-01-02T00:00:00Z');
         expect(await store.accounts.update(a.id, { draining: true, health: 'down', lastError: 'x', lastCheckAt: at })).toMatchObject({
           draining: true,

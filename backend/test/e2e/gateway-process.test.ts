@@ -28,9 +28,9 @@ describe('gateway process (embedded default)', () => {
     expect(((await api404.json()) as { error: { code: string } }).error.code).toBe('route_not_found');
   });
 
-  it('keeps its metadata in DATA_DIR and generates 0600 secrets there', () => {
+  it('keeps its metadata in DATA_DIR and generates 0600 secrets there, readable only by its owner', () => {
     expect(fs.existsSync(path.join(gw.dataDir, 'metadata.db'))).toBe(true);
-    for (const name of ['jwt_secret', 'master_key']) {
+    for (const name of ['jwt_secret', 'master_key', 'metadata.db', 'metadata.db-wal']) {
       expect(fs.statSync(path.join(gw.dataDir, name)).mode & 0o777).toBe(0o600);
     }
   });

@@ -78,7 +78,7 @@ export class SqliteAccounts implements AccountsRepo {
   }
 
   async list(): Promise<AccountRecord[]> {
-    return (this.db.prepare('SELECT * FROM accounts ORDER BY created_at ASC, id ASC').all() as AccountRow[]).map(toAccount);
+    return (this.db.prepare('SELECT * FROM accounts ORDER BY created_at ASC, rowid ASC').all() as AccountRow[]).map(toAccount);
   }
 
   async update(id: string, patch: AccountPatch): Promise<AccountRecord | null> {

@@ -16,7 +16,16 @@ import { SqliteUsers } from './users';
  * for another's transaction instead of failing.
  */
 export function openSqliteStore(file: string): MetadataStore {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  if (file !== ':memory:') {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    // The file holds password hashes and sealed credentials: owner-only. SQLite gives
+    // the -wal and -shm files the database file's permissions, so creating it 0600 covers them.
+    try {
+      fs.writeFileSync(file, '', { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
