@@ -3,9 +3,33 @@ import { authGuard, guestGuard } from './core/auth/auth.guard';
 
 export const routes: Routes = [
   { path: '', pathMatch: 'full', redirectTo: 'dashboard' },
-  { path: 'login', title: 'Sign in · DirectDriveX', canActivate: [guestGuard], loadComponent: () => import('./pages/login/login').then((m) => m.LoginPage) },
-  { path: 'register', title: 'Create account · DirectDriveX', canActivate: [guestGuard], loadComponent: () => import('./pages/register/register').then((m) => m.RegisterPage) },
-  { path: 'dashboard', title: 'Dashboard · DirectDriveX', canActivate: [authGuard], loadComponent: () => import('./pages/dashboard/dashboard').then((m) => m.DashboardPage) },
-  { path: 'auth/callback', title: 'Signing in · DirectDriveX', loadComponent: () => import('./pages/auth-callback/auth-callback').then((m) => m.AuthCallbackPage) },
-  { path: '**', title: 'Not found · DirectDriveX', loadComponent: () => import('./pages/not-found/not-found').then((m) => m.NotFoundPage) },
+  {
+    path: 'login',
+    title: 'Sign in · DirectDriveX',
+    canActivate: [guestGuard],
+    loadComponent: () => import('./pages/login/login').then((m) => m.LoginPage),
+  },
+  {
+    path: 'register',
+    title: 'Create account · DirectDriveX',
+    canActivate: [guestGuard],
+    loadComponent: () => import('./pages/register/register').then((m) => m.RegisterPage),
+  },
+  {
+    path: 'dashboard',
+    title: 'Dashboard · DirectDriveX',
+    canActivate: [authGuard],
+    loadComponent: () => import('./pages/dashboard/dashboard').then((m) => m.DashboardPage),
+  },
+  {
+    path: 'auth/callback',
+    title: 'Signing in · DirectDriveX',
+    loadComponent: () =>
+      import('./pages/auth-callback/auth-callback').then((m) => m.AuthCallbackPage),
+  },
+  {
+    path: '**',
+    title: 'Not found · DirectDriveX',
+    loadComponent: () => import('./pages/not-found/not-found').then((m) => m.NotFoundPage),
+  },
 ];

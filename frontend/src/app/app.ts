@@ -11,7 +11,9 @@ import { AuthService } from './core/auth/auth.service';
       <a class="brand" routerLink="/">DirectDriveX</a>
       @if (auth.currentUser(); as user) {
         <span class="who">{{ user.email }}</span>
-        <button type="button" class="link" data-testid="logout" (click)="auth.logout()">Log out</button>
+        <button type="button" class="link" data-testid="logout" (click)="auth.logout()">
+          Log out
+        </button>
       }
     </header>
     <main>

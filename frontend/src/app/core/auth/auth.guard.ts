@@ -6,7 +6,9 @@ import { AuthService } from './auth.service';
 /** Pages for signed-in users; others go to /login and come back afterwards. */
 export const authGuard: CanActivateFn = (_route, state) => {
   const auth = inject(AuthService);
-  return auth.isLoggedIn() ? true : inject(Router).createUrlTree(['/login'], { queryParams: { returnUrl: state.url } });
+  return auth.isLoggedIn()
+    ? true
+    : inject(Router).createUrlTree(['/login'], { queryParams: { returnUrl: state.url } });
 };
 
 /** Login and register make no sense when already signed in. */

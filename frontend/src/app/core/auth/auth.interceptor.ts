@@ -4,15 +4,19 @@ import { Router } from '@angular/router';
 import { catchError, from, switchMap, throwError } from 'rxjs';
 import { AuthService } from './auth.service';
 
-/** Endpoints that authenticate by their body, never by a bearer token. */
-const PUBLIC_AUTH = /\/api\/v1\/auth\/(token|register|refresh|providers)$/;
+/** Endpoints that authenticate by their body (or not at all), never by a bearer token. */
+const PUBLIC_AUTH = /^\/api\/v1\/auth\/(token|register|refresh|providers)(\?|$)/;
 
-const withToken = (req: HttpRequest<unknown>, token: string) => req.clone({ setHeaders: { Authorization: `Bearer ${token}` } });
+/** Pages from which a failed session should not ask to come back to. */
+const GUEST_PAGES = /^\/(login|register|auth\/callback)(\?|#|$)/;
+
+const withToken = (req: HttpRequest<unknown>, token: string) =>
+  req.clone({ setHeaders: { Authorization: `Bearer ${token}` } });
 
 /**
  * Adds the access token to API calls. On a 401 it refreshes once (shared by
- * concurrent requests) and retries; if that fails the session is over and the
- * user goes to the login page.
+ * concurrent requests) and retries once; if the refresh fails the session is
+ * over and the user goes to the login page.
  */
 export const authInterceptor: HttpInterceptorFn = (req, next) => {
   if (!req.url.startsWith('/api/') || PUBLIC_AUTH.test(req.url)) return next(req);
@@ -25,17 +29,27 @@ export const authInterceptor: HttpInterceptorFn = (req, next) => {
     from(auth.refresh()).pipe(
       catchError((refreshErr: unknown) => {
         auth.clear();
-        void router.navigate(['/login'], { queryParams: { returnUrl: router.url } });
+        const here = router.url;
+        void router.navigate(
+          ['/login'],
+          GUEST_PAGES.test(here) || here === '/' ? {} : { queryParams: { returnUrl: here } },
+        );
         return throwError(() => refreshErr);
       }),
     );
 
   // No valid access token but a stored session (e.g. after a reload or expiry): refresh first.
-  if (auth.token === null && auth.hasRefreshToken) return refreshed().pipe(switchMap((token) => send(token)));
+  if (auth.token === null && auth.hasRefreshToken)
+    return refreshed().pipe(switchMap((token) => send(token)));
 
-  return send(auth.token).pipe(
+  const sentWith = auth.token;
+  return send(sentWith).pipe(
     catchError((err: unknown) => {
-      if (!(err instanceof HttpErrorResponse) || err.status !== 401 || !auth.hasRefreshToken) return throwError(() => err);
+      if (!(err instanceof HttpErrorResponse) || err.status !== 401 || !auth.hasRefreshToken)
+        return throwError(() => err);
+      // Another request already refreshed while this one was in flight: just retry with the new token.
+      const current = auth.token;
+      if (current !== null && current !== sentWith) return send(current);
       return refreshed().pipe(switchMap((token) => send(token)));
     }),
   );

@@ -1,4 +1,4 @@
-import { HttpClient } from '@angular/common/http';
+import { HttpClient, HttpErrorResponse } from '@angular/common/http';
 import { computed, inject, Injectable, signal } from '@angular/core';
 import { Router } from '@angular/router';
 import { firstValueFrom } from 'rxjs';
@@ -35,12 +35,16 @@ export class AuthService {
   }
 
   async register(email: string, password: string): Promise<User> {
-    const res = await firstValueFrom(this.http.post<{ user: User }>(`${API}/register`, { email, password }));
+    const res = await firstValueFrom(
+      this.http.post<{ user: User }>(`${API}/register`, { email, password }),
+    );
     return res.user;
   }
 
   async login(email: string, password: string): Promise<User> {
-    const pair = await firstValueFrom(this.http.post<TokenPair>(`${API}/token`, { email, password }));
+    const pair = await firstValueFrom(
+      this.http.post<TokenPair>(`${API}/token`, { email, password }),
+    );
     return this.startSession(pair);
   }
 
@@ -59,14 +63,24 @@ export class AuthService {
     return this.refreshing;
   }
 
-  /** On app start: resume a stored session, if any. Never throws. */
+  /**
+   * On app start: resume a stored session, if any. Never throws. A session the
+   * server refuses is forgotten; one it could not be asked about (offline,
+   * gateway restarting) is kept for the next attempt, but nobody is signed in.
+   */
   async restore(): Promise<void> {
     if (!this.hasRefreshToken) return;
     try {
       await this.refresh();
       await this.loadMe();
-    } catch {
-      this.clear();
+    } catch (err) {
+      const refused = err instanceof HttpErrorResponse && err.status >= 400 && err.status < 500;
+      if (refused) {
+        this.clear();
+      } else {
+        this.accessToken = null;
+        this.user.set(null);
+      }
     }
   }
 
@@ -78,9 +92,13 @@ export class AuthService {
 
   /** Ends the session on the server (best effort) and always locally. */
   async logout(): Promise<void> {
-    const refresh_token = localStorage.getItem(REFRESH_TOKEN_KEY) ?? undefined;
     try {
-      if (this.token || refresh_token) await firstValueFrom(this.http.post(`${API}/logout`, { refresh_token }));
+      if (this.token !== null || this.hasRefreshToken) {
+        // The call needs a valid access token; get one first so the body carries the current refresh token.
+        if (this.token === null) await this.refresh();
+        const refresh_token = localStorage.getItem(REFRESH_TOKEN_KEY) ?? undefined;
+        await firstValueFrom(this.http.post(`${API}/logout`, { refresh_token }));
+      }
     } catch {
       // The local session ends regardless; the server-side token expires on its own.
     } finally {
@@ -104,14 +122,18 @@ export class AuthService {
   private async doRefresh(): Promise<string> {
     const refresh_token = localStorage.getItem(REFRESH_TOKEN_KEY);
     if (!refresh_token) throw new Error('No refresh token');
-    const pair = await firstValueFrom(this.http.post<TokenPair>(`${API}/refresh`, { refresh_token }));
+    const pair = await firstValueFrom(
+      this.http.post<TokenPair>(`${API}/refresh`, { refresh_token }),
+    );
     this.store(pair);
     return pair.access_token;
   }
 
   private store(pair: TokenPair): void {
     this.accessToken = pair.access_token;
-    this.accessExpiresAt = Date.now() + pair.expires_in * 1000;
+    // A missing or nonsensical lifetime makes the token count as expired: the next request refreshes first.
+    const lifetime = Number.isFinite(pair.expires_in) && pair.expires_in > 0 ? pair.expires_in : 0;
+    this.accessExpiresAt = Date.now() + lifetime * 1000;
     localStorage.setItem(REFRESH_TOKEN_KEY, pair.refresh_token);
   }
 }

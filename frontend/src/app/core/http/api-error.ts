@@ -2,13 +2,16 @@ import { HttpErrorResponse } from '@angular/common/http';
 import type { ApiErrorBody } from '../auth/auth.types';
 
 function isApiErrorBody(body: unknown): body is ApiErrorBody {
-  const error = (body as { error?: unknown } | null)?.error as { code?: unknown; message?: unknown } | undefined;
+  const error = (body as { error?: unknown } | null)?.error as
+    { code?: unknown; message?: unknown } | undefined;
   return typeof error?.code === 'string' && typeof error.message === 'string';
 }
 
 /** The `error.code` of an API error response, if there is one. */
 export function apiErrorCode(err: unknown): string | undefined {
-  return err instanceof HttpErrorResponse && isApiErrorBody(err.error) ? err.error.error.code : undefined;
+  return err instanceof HttpErrorResponse && isApiErrorBody(err.error)
+    ? err.error.error.code
+    : undefined;
 }
 
 /** Turns any failed request into one sentence a person can act on. */

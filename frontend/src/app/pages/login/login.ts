@@ -9,7 +9,7 @@ import { FormSubmission } from '../../core/forms/form-submission';
 
 /** Only same-app paths are followed after login (no open redirect). */
 export function safeReturnUrl(value: string | null): string {
-  return value && value.startsWith('/') && !value.startsWith('//') ? value : '/dashboard';
+  return value && /^\/(?![/\\])/.test(value) ? value : '/dashboard';
 }
 
 @Component({
@@ -26,14 +26,21 @@ export function safeReturnUrl(value: string | null): string {
           <p class="hint">Enter a valid email address.</p>
         }
         <label for="password">Password</label>
-        <input id="password" type="password" formControlName="password" autocomplete="current-password" />
+        <input
+          id="password"
+          type="password"
+          formControlName="password"
+          autocomplete="current-password"
+        />
         @if (form.controls.password.touched && form.controls.password.invalid) {
           <p class="hint">Enter your password.</p>
         }
         @if (submission.error()) {
           <p class="error" role="alert">{{ submission.error() }}</p>
         }
-        <button type="submit" [disabled]="submission.busy()">{{ submission.busy() ? 'Signing in…' : 'Sign in' }}</button>
+        <button type="submit" [disabled]="submission.busy()">
+          {{ submission.busy() ? 'Signing in…' : 'Sign in' }}
+        </button>
       </form>
       @if (providers().google) {
         <a class="button secondary" href="/api/v1/auth/google">Sign in with Google</a>
@@ -53,7 +60,9 @@ export class LoginPage {
   });
   protected readonly submission = new FormSubmission();
   protected readonly providers = toSignal(
-    inject(HttpClient).get<{ google: boolean }>('/api/v1/auth/providers').pipe(catchError(() => of({ google: false }))),
+    inject(HttpClient)
+      .get<{ google: boolean }>('/api/v1/auth/providers')
+      .pipe(catchError(() => of({ google: false }))),
     { initialValue: { google: false } },
   );
 
@@ -61,7 +70,9 @@ export class LoginPage {
     await this.submission.run(this.form, async () => {
       const { email, password } = this.form.getRawValue();
       await this.auth.login(email, password);
-      await this.router.navigateByUrl(safeReturnUrl(this.route.snapshot.queryParamMap.get('returnUrl')));
+      await this.router.navigateByUrl(
+        safeReturnUrl(this.route.snapshot.queryParamMap.get('returnUrl')),
+      );
     });
   }
 }

@@ -1,10 +1,19 @@
 import { ChangeDetectionStrategy, Component, inject } from '@angular/core';
-import { type AbstractControl, FormBuilder, ReactiveFormsModule, type ValidationErrors, Validators } from '@angular/forms';
+import {
+  type AbstractControl,
+  FormBuilder,
+  ReactiveFormsModule,
+  type ValidationErrors,
+  Validators,
+} from '@angular/forms';
 import { Router, RouterLink } from '@angular/router';
 import { AuthService } from '../../core/auth/auth.service';
-import { FormSubmission } from '../../core/forms/form-submission';
+import { FormSubmission, UserFacingError } from '../../core/forms/form-submission';
+import { apiErrorMessage } from '../../core/http/api-error';
 
+/** The server's password policy (POST /api/v1/auth/register answers 400 validation_failed otherwise). */
 export const PASSWORD_MIN = 10;
+export const PASSWORD_MAX = 256;
 
 function passwordsMatch(group: AbstractControl): ValidationErrors | null {
   const password = group.get('password')?.value as string | undefined;
@@ -26,19 +35,37 @@ function passwordsMatch(group: AbstractControl): ValidationErrors | null {
           <p class="hint">Enter a valid email address.</p>
         }
         <label for="password">Password</label>
-        <input id="password" type="password" formControlName="password" autocomplete="new-password" />
+        <input
+          id="password"
+          type="password"
+          formControlName="password"
+          autocomplete="new-password"
+        />
         @if (form.controls.password.touched && form.controls.password.invalid) {
-          <p class="hint">Use at least {{ passwordMin }} characters.</p>
+          <p class="hint">
+            @if (form.controls.password.hasError('maxlength')) {
+              Use at most {{ passwordMax }} characters.
+            } @else {
+              Use at least {{ passwordMin }} characters.
+            }
+          </p>
         }
         <label for="confirmPassword">Confirm password</label>
-        <input id="confirmPassword" type="password" formControlName="confirmPassword" autocomplete="new-password" />
+        <input
+          id="confirmPassword"
+          type="password"
+          formControlName="confirmPassword"
+          autocomplete="new-password"
+        />
         @if (form.controls.confirmPassword.touched && form.hasError('mismatch')) {
           <p class="hint">The passwords do not match.</p>
         }
         @if (submission.error()) {
           <p class="error" role="alert">{{ submission.error() }}</p>
         }
-        <button type="submit" [disabled]="submission.busy()">{{ submission.busy() ? 'Creating account…' : 'Create account' }}</button>
+        <button type="submit" [disabled]="submission.busy()">
+          {{ submission.busy() ? 'Creating account…' : 'Create account' }}
+        </button>
       </form>
       <p>Already registered? <a routerLink="/login">Sign in</a></p>
     </section>
@@ -49,10 +76,18 @@ export class RegisterPage {
   private readonly router = inject(Router);
 
   protected readonly passwordMin = PASSWORD_MIN;
+  protected readonly passwordMax = PASSWORD_MAX;
   protected readonly form = inject(FormBuilder).nonNullable.group(
     {
       email: ['', [Validators.required, Validators.email]],
-      password: ['', [Validators.required, Validators.minLength(PASSWORD_MIN)]],
+      password: [
+        '',
+        [
+          Validators.required,
+          Validators.minLength(PASSWORD_MIN),
+          Validators.maxLength(PASSWORD_MAX),
+        ],
+      ],
       confirmPassword: ['', Validators.required],
     },
     { validators: passwordsMatch },
@@ -63,7 +98,14 @@ export class RegisterPage {
     await this.submission.run(this.form, async () => {
       const { email, password } = this.form.getRawValue();
       await this.auth.register(email, password);
-      await this.auth.login(email, password);
+      try {
+        await this.auth.login(email, password);
+      } catch (err) {
+        // Submitting again would only answer "email taken": say what happened instead.
+        throw new UserFacingError(
+          `Your account was created, but signing in failed: ${apiErrorMessage(err)} Please sign in.`,
+        );
+      }
       await this.router.navigateByUrl('/dashboard');
     });
   }

@@ -1,0 +1,53 @@
+import { provideHttpClient, withInterceptors } from '@angular/common/http';
+import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
+import { TestBed } from '@angular/core/testing';
+import { provideRouter, Router } from '@angular/router';
+import { App } from './app';
+import { authInterceptor } from './core/auth/auth.interceptor';
+import { AuthService, REFRESH_TOKEN_KEY } from './core/auth/auth.service';
+import { flushMicrotasks, signIn } from './core/auth/testing';
+
+describe('App shell', () => {
+  let http: HttpTestingController;
+
+  beforeEach(() => {
+    localStorage.clear();
+    TestBed.configureTestingModule({
+      providers: [
+        provideRouter([]),
+        provideHttpClient(withInterceptors([authInterceptor])),
+        provideHttpClientTesting(),
+      ],
+    });
+    http = TestBed.inject(HttpTestingController);
+  });
+  afterEach(() => http.verify());
+
+  it('shows the product name, and the email and a logout button only when signed in', async () => {
+    const fixture = TestBed.createComponent(App);
+    await fixture.whenStable();
+    const el = fixture.nativeElement as HTMLElement;
+    expect(el.querySelector('header')?.textContent).toContain('DirectDriveX');
+    expect(el.querySelector('[data-testid=logout]')).toBeNull();
+
+    await signIn(TestBed.inject(AuthService), http);
+    await fixture.whenStable();
+    expect(el.querySelector('header')?.textContent).toContain('a@example.com');
+    expect(el.querySelector('[data-testid=logout]')?.textContent?.trim()).toBe('Log out');
+  });
+
+  it('logs out from the header', async () => {
+    const fixture = TestBed.createComponent(App);
+    await signIn(TestBed.inject(AuthService), http);
+    await fixture.whenStable();
+    const navigate = vi.spyOn(TestBed.inject(Router), 'navigate').mockResolvedValue(true);
+    const el = fixture.nativeElement as HTMLElement;
+    el.querySelector<HTMLButtonElement>('[data-testid=logout]')!.click();
+    http.expectOne('/api/v1/auth/logout').flush(null, { status: 204, statusText: 'No Content' });
+    await flushMicrotasks();
+    await fixture.whenStable();
+    expect(el.querySelector('[data-testid=logout]')).toBeNull();
+    expect(localStorage.getItem(REFRESH_TOKEN_KEY)).toBeNull();
+    expect(navigate).toHaveBeenCalledWith(['/login']);
+  });
+});
