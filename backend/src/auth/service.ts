@@ -62,34 +62,33 @@ export class AuthService {
 
   async login(email: string, password: string, ip: string): Promise<TokenPair> {
     const { store, throttle } = this.deps;
-    const wait = throttle.retryAfter(ip, email);
+    const wait = throttle.begin(ip, email);
     if (wait > 0) throw new TooManyRequestsError(wait);
 
     const user = await store.users.findByEmail(email);
     const ok = user?.passwordHash ? await verifyPassword(user.passwordHash, password) : (await burnPasswordCheck(password), false);
     if (!user || !ok) {
-      throttle.recordFailure(ip, email);
       await this.audit(user?.id ?? null, 'auth.login_failed', user?.id ?? null, ip, { email });
       throw invalidCredentials();
     }
+    throttle.succeeded(ip, email);
     // Checked after the password, so a disabled account is not revealed to someone guessing.
     if (user.disabled) throw disabled();
-    throttle.recordSuccess(email);
     await this.audit(user.id, 'auth.login', user.id, ip);
     return this.deps.tokens.issuePair(user.id, user.role);
   }
 
   async refresh(refreshToken: string, ip: string): Promise<TokenPair> {
     const { store, throttle, tokens, logger } = this.deps;
-    const wait = throttle.retryAfter(ip);
+    const wait = throttle.begin(ip);
     if (wait > 0) throw new TooManyRequestsError(wait);
 
     const check = await tokens.inspect(refreshToken);
     if (!check.ok) {
-      throttle.recordFailure(ip);
       if (check.reason === 'reused') await this.revokeReusedFamily(refreshToken, ip);
       throw invalidRefresh();
     }
+    throttle.succeeded(ip);
     const { record } = check;
     // Two requests racing with the same token: exactly one wins; the loser is treated as reuse.
     if (!(await tokens.consume(record))) {
@@ -104,7 +103,15 @@ export class AuthService {
       await tokens.revokeFamily(record.familyId);
       throw disabled();
     }
-    return tokens.issuePair(user.id, user.role, record.familyId);
+    const pair = await tokens.issuePair(user.id, user.role, record.familyId);
+    // A reuse detection or logout may have revoked the family between our consume and the
+    // insert of the new token, which that revocation could not see. Revocation always stamps
+    // the consumed token too, so re-reading it tells us; then the new token dies as well.
+    if ((await store.refreshTokens.findById(record.id))?.revokedAt) {
+      await tokens.revokeFamily(record.familyId);
+      throw invalidRefresh();
+    }
+    return pair;
   }
 
   /** Revokes the family of the given refresh token, or every session of the user when none is given. */
@@ -145,8 +152,13 @@ export class AuthService {
         if (existing.googleId && existing.googleId !== identity.googleId) {
           throw new ConflictError('google_account_mismatch', 'This account is linked to a different Google account');
         }
-        user = await store.users.update(existing.id, { googleId: identity.googleId });
-        await this.audit(existing.id, 'auth.google_linked', existing.id, ip);
+        // Registration does not verify email addresses, so whoever registered this email
+        // may not own it; Google has verified that this person does. Linking therefore hands
+        // the account to them: the password and every existing session are dropped, so a
+        // squatter who registered the address first loses access.
+        await tokens.revokeAllForUser(existing.id);
+        user = await store.users.update(existing.id, { googleId: identity.googleId, passwordHash: null });
+        await this.audit(existing.id, 'auth.google_linked', existing.id, ip, { passwordCleared: existing.passwordHash !== null });
       } else {
         user = await store.users.create({ email, passwordHash: null, role: 'user', storageQuota: this.deps.defaultQuota, googleId: identity.googleId });
         await this.audit(user.id, 'user.register', user.id, ip, { via: 'google' });
@@ -169,8 +181,11 @@ export class AuthService {
     const normalised = email.trim().toLowerCase();
     const existing = await store.users.findByEmail(normalised);
     if (existing) {
-      await store.users.update(existing.id, { role: 'admin' });
-      logger.warn({ email: normalised }, 'ADMIN_EMAIL belongs to an existing user; promoted it to admin');
+      // Anyone can register, so the existing account may not be the operator's: it gets the
+      // operator's ADMIN_PASSWORD and loses its sessions before it becomes admin.
+      await this.deps.tokens.revokeAllForUser(existing.id);
+      await store.users.update(existing.id, { role: 'admin', passwordHash: await hashPassword(password), disabled: false });
+      logger.warn({ email: normalised }, 'ADMIN_EMAIL belongs to an existing user; promoted it to admin with ADMIN_PASSWORD');
       await this.audit(null, 'user.promoted_first_admin', existing.id, null);
       return 'promoted';
     }

@@ -37,14 +37,31 @@ export class LoginThrottle {
     return Math.max(...waits);
   }
 
+  /**
+   * Checks and, if allowed, counts the attempt as a failure straight away, in
+   * one synchronous step. A password check takes tens of milliseconds; counting
+   * only after it would let a burst of parallel guesses all pass the check.
+   * Call `succeeded` when the attempt turns out fine.
+   */
+  begin(ip: string, email?: string): number {
+    const wait = this.retryAfter(ip, email);
+    if (wait === 0) this.recordFailure(ip, email);
+    return wait;
+  }
+
+  /** Undoes `begin`'s provisional failure: successes are never counted, and clear the account. */
+  succeeded(ip: string, email?: string): void {
+    const key = `ip:${ip}`;
+    const times = this.failures.get(key);
+    times?.pop();
+    if (times?.length === 0) this.failures.delete(key);
+    if (email !== undefined) this.failures.delete(`account:${email}`);
+  }
+
   recordFailure(ip: string, email?: string): void {
     const now = this.clock.now().getTime();
     this.push(`ip:${ip}`, now);
     if (email !== undefined) this.push(`account:${email}`, now);
-  }
-
-  recordSuccess(email: string): void {
-    this.failures.delete(`account:${email}`);
   }
 
   private wait(key: string, limit: number, now: number): number {

@@ -20,9 +20,27 @@ function withDefault<T extends z.ZodType>(schema: T, fallback: z.input<T>) {
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-const booleanFlag = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+/**
+ * Which proxies' X-Forwarded-For to believe, in Express's terms: `false`, a hop
+ * count, or addresses/subnets (`loopback`, `10.0.0.0/8`, …). Plain `true` is
+ * refused: it would take the left-most X-Forwarded-For entry, which the client
+ * writes itself, and make per-IP login throttling trivial to dodge.
+ */
+const trustProxy = z.string().transform((value, ctx): false | number | string[] => {
+  const v = value.trim();
+  if (v === 'false' || v === '0') return false;
+  if (/^[1-9]\d{0,1}$/.test(v)) return Number(v);
+  if (v === 'true') {
+    ctx.addIssue({ code: 'custom', message: 'must name the proxies to trust: a hop count such as 1, or addresses such as loopback or 10.0.0.0/8 (not true)' });
+    return z.NEVER;
+  }
+  const list = v.split(',').map((x) => x.trim()).filter(Boolean);
+  if (list.length === 0 || !list.every((x) => /^(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?)$/.test(x))) {
+    ctx.addIssue({ code: 'custom', message: 'must be false, a hop count, or a comma-separated list of addresses/subnets' });
+    return z.NEVER;
+  }
+  return list;
+});
 
 /** A 32-byte key given as 64 hex characters or as base64. */
 const masterKey = z.string().transform((value, ctx) => {
@@ -42,7 +60,7 @@ export const envSchema = z
     DATA_DIR: withDefault(z.string().min(1), './data'),
     PUBLIC_URL: optional(z.url()),
     LOG_LEVEL: withDefault(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
-    TRUST_PROXY: withDefault(booleanFlag, 'false'),
+    TRUST_PROXY: withDefault(trustProxy, 'false'),
     DEFAULT_USER_QUOTA_BYTES: withDefault(integer(0, Number.MAX_SAFE_INTEGER), String(10 * GiB)),
     JWT_SECRET: optional(z.string().min(32, 'must be at least 32 characters')),
     MASTER_KEY: optional(masterKey),
@@ -85,7 +103,7 @@ export interface Config {
   dataDir: string;
   publicUrl: string;
   logLevel: Env['LOG_LEVEL'];
-  trustProxy: boolean;
+  trustProxy: false | number | string[];
   defaultUserQuotaBytes: number;
   /** Undefined until `resolveSecrets` has generated or loaded them. */
   jwtSecret: string | undefined;

@@ -39,9 +39,15 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next)
   } else {
     const type = (err as { type?: unknown }).type;
     const known = typeof type === 'string' ? PARSER_ERRORS[type] : undefined;
+    const given = (err as { status?: unknown; statusCode?: unknown; expose?: unknown }) ?? {};
+    const clientStatus = Number(given.status ?? given.statusCode);
     if (known) {
       status = known.status;
       body = { error: { code: known.code, message: known.message, requestId } };
+    } else if (clientStatus >= 400 && clientStatus < 500 && given.expose !== false) {
+      // Other http-errors from Express and its parsers (bad gzip, malformed URL escapes, …) are the client's fault.
+      status = clientStatus;
+      body = { error: { code: 'bad_request', message: 'The request could not be understood', requestId } };
     } else {
       req.log.error({ err }, 'unhandled error');
     }

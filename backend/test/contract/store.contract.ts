@@ -81,6 +81,9 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await store.users.reserveStorage(u.id, 60)).toBe(true);
         expect(await store.users.reserveStorage(u.id, 41)).toBe(false);
         expect(await store.users.reserveStorage(u.id, 40)).toBe(true);
+        // A 0-byte file always fits, even at full quota and twice in a row.
+        expect(await store.users.reserveStorage(u.id, 0)).toBe(true);
+        expect(await store.users.reserveStorage(u.id, 0)).toBe(true);
         expect((await store.users.findById(u.id))?.storageUsed).toBe(100);
         await store.users.releaseStorage(u.id, 30);
         expect((await store.users.findById(u.id))?.storageUsed).toBe(70);

@@ -72,6 +72,24 @@ describe('auth lifecycle', () => {
     expect((await t.http.post('/api/v1/auth/refresh').send({ refresh_token: winner.body.refresh_token })).status).toBe(401);
   });
 
+  it('kills the new token when the family is revoked while a rotation is in flight', async () => {
+    const { refresh_token } = await registerAndLogin(t, 'inflight@example.com');
+    const tokens = t.store.refreshTokens;
+    const originalCreate = tokens.create.bind(tokens);
+    // Simulate a reuse detection (or logout) landing after this rotation consumed the old token
+    // but before it inserted the new one: the revocation cannot see the new token.
+    tokens.create = async (record) => {
+      await tokens.revokeFamily(record.familyId, new Date());
+      return originalCreate(record);
+    };
+    const res = await t.http.post('/api/v1/auth/refresh').send({ refresh_token });
+    tokens.create = originalCreate;
+    expect(res.status).toBe(401);
+    const family = (await tokens.findById(refresh_token.split('.')[0]!))!.familyId;
+    const live = await t.store.refreshTokens.revokeFamily(family, new Date());
+    expect(live).toBe(0); // nothing in the family was left alive
+  });
+
   it('keeps other sessions alive when one logs out, and ends all sessions without a refresh token', async () => {
     const s1 = await registerAndLogin(t, 'multi@example.com');
     const s2 = (await t.http.post('/api/v1/auth/token').send({ email: 'multi@example.com', password: STRONG_PASSWORD })).body;
@@ -138,10 +156,14 @@ describe('roles', () => {
     expect(await t.store.users.countByRole('admin')).toBe(1);
   });
 
-  it('promotes an existing user named by ADMIN_EMAIL when there is no admin yet', async () => {
-    await registerAndLogin(t, 'boss@example.com');
-    expect(await t.app.auth.ensureFirstAdmin('boss@example.com', 'ignored password')).toBe('promoted');
+  it('promotes an existing user named by ADMIN_EMAIL only with ADMIN_PASSWORD, ending its sessions', async () => {
+    // Registration is open, so whoever registered the address first may be a squatter.
+    const squatter = await registerAndLogin(t, 'boss@example.com', 'squatter password');
+    expect(await t.app.auth.ensureFirstAdmin('boss@example.com', 'operator password')).toBe('promoted');
     expect((await t.store.users.findByEmail('boss@example.com'))?.role).toBe('admin');
+    expect((await t.http.post('/api/v1/auth/token').send({ email: 'boss@example.com', password: 'squatter password' })).status).toBe(401);
+    expect((await t.http.post('/api/v1/auth/refresh').send({ refresh_token: squatter.refresh_token })).status).toBe(401);
+    expect((await t.http.post('/api/v1/auth/token').send({ email: 'boss@example.com', password: 'operator password' })).status).toBe(200);
   });
 });
 
@@ -175,6 +197,22 @@ describe('bad input', () => {
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('malformed_json');
     expect(JSON.stringify(res.body)).not.toMatch(/at .*\.js|SyntaxError/);
+  });
+
+  it('answers a body that claims gzip but is not with a 4xx, not a 500', async () => {
+    const res = await t.http
+      .post('/api/v1/auth/token')
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'gzip')
+      .send('{"email":"a@b.co","password":"x"}');
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(res.body.error.code).toEqual(expect.any(String));
+  });
+
+  it('answers a malformed URL escape with 400, not a 500', async () => {
+    const res = await t.http.get('/api/v1/auth/%E0%A4%A');
+    expect(res.status).toBeLessThan(500);
   });
 
   it('answers a huge body with 413 payload_too_large', async () => {

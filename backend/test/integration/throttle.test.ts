@@ -36,6 +36,13 @@ describe('login throttling', () => {
     for (let i = 0; i < 10; i++) expect((await login(STRONG_PASSWORD)).status).toBe(200);
   });
 
+  it('limits a burst of parallel guesses to 5, though each password check takes a while', async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, () => login('wrong password x')));
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(15);
+  });
+
   it('throttles one account without affecting another', async () => {
     await t.http.post('/api/v1/auth/register').send({ email: 'other@example.com', password: STRONG_PASSWORD });
     for (let i = 0; i < 5; i++) await login('wrong password x');

@@ -61,6 +61,14 @@ describe('loadConfig', () => {
     expect(problems({ GOOGLE_CLIENT_SECRET: 's' }).join()).toContain('GOOGLE_CLIENT_ID');
   });
 
+  it('trusts only named proxies for client IPs, never any X-Forwarded-For', () => {
+    expect(loadConfig({ TRUST_PROXY: 'loopback' }).trustProxy).toEqual(['loopback']);
+    expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toEqual(['loopback', '10.0.0.0/8']);
+    expect(problems({ TRUST_PROXY: 'true' }).join()).toContain('TRUST_PROXY: must name the proxies to trust');
+    expect(problems({ TRUST_PROXY: 'anything; rm' }).join()).toContain('TRUST_PROXY');
+  });
+
   it('accepts MASTER_KEY as hex or base64 and refuses other lengths', () => {
     expect(loadConfig({ MASTER_KEY: 'ab'.repeat(32) }).masterKey?.length).toBe(32);
     expect(loadConfig({ MASTER_KEY: Buffer.alloc(32, 7).toString('base64') }).masterKey?.length).toBe(32);

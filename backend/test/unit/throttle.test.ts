@@ -25,10 +25,20 @@ describe('LoginThrottle', () => {
     expect(throttle.retryAfter('8.8.8.8', 'a')).toBe(0);
   });
 
-  it('clears an account on success', () => {
+  it('counts an attempt as soon as it begins, and forgets it when it succeeds', () => {
     const throttle = new LoginThrottle(new ManualClock(), policy);
-    for (let i = 0; i < 3; i++) throttle.recordFailure('1.1.1.1', 'a');
-    throttle.recordSuccess('a');
-    expect(throttle.retryAfter('1.1.1.2', 'a')).toBe(0);
+    // Three attempts in flight at once use up the account's budget before any password is checked.
+    expect([throttle.begin('1.1.1.1', 'a'), throttle.begin('1.1.1.1', 'a'), throttle.begin('1.1.1.1', 'a')]).toEqual([0, 0, 0]);
+    expect(throttle.begin('1.1.1.1', 'a')).toBe(60);
+    throttle.succeeded('1.1.1.1', 'a');
+    expect(throttle.begin('1.1.1.2', 'a')).toBe(0);
+  });
+
+  it('does not let successes use up the IP budget', () => {
+    const throttle = new LoginThrottle(new ManualClock(), policy);
+    for (let i = 0; i < 20; i++) {
+      expect(throttle.begin('7.7.7.7', `user${i}`)).toBe(0);
+      throttle.succeeded('7.7.7.7', `user${i}`);
+    }
   });
 });

@@ -16,6 +16,12 @@ export type AuditDoc = Doc<AuditEvent>;
 
 const options = { versionKey: false, minimize: false } as const;
 
+/**
+ * mongoose's `required` rejects '' for strings; SQLite's NOT NULL does not. For
+ * the two stores to agree, a required string here only has to be a string.
+ */
+Schema.Types.String.checkRequired((value: unknown) => typeof value === 'string');
+
 const userSchema = new Schema<UserDoc>(
   {
     _id: { type: String, required: true },
@@ -82,6 +88,7 @@ const fileSchema = new Schema<FileDoc>(
   options,
 );
 fileSchema.index({ ownerId: 1, deletedAt: 1, createdAt: -1 });
+fileSchema.index({ ownerId: 1, deletedAt: 1, name: 1 }, { collation: { locale: 'en', strength: 2 } });
 fileSchema.index({ 'backup.state': 1, 'backup.nextAttemptAt': 1 });
 
 const accountSchema = new Schema<AccountDoc>(

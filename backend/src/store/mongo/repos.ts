@@ -118,7 +118,8 @@ export class MongoUsers implements UsersRepo {
       { _id: id, $expr: { $lte: [{ $add: ['$storageUsed', bytes] }, '$storageQuota'] } },
       { $inc: { storageUsed: bytes }, $set: { updatedAt: new Date() } },
     );
-    return result.modifiedCount === 1;
+    // matched, not modified: a 0-byte reservation within the same millisecond changes nothing but succeeds.
+    return result.matchedCount === 1;
   }
 
   async releaseStorage(id: string, bytes: number): Promise<void> {
@@ -160,6 +161,8 @@ export class MongoRefreshTokens implements RefreshTokensRepo {
     return (await this.models.refreshTokens.deleteMany({ expiresAt: { $lt: before } })).deletedCount;
   }
 }
+
+const NAME_COLLATION = { locale: 'en', strength: 2 } as const;
 
 const FILE_SORTS: Record<FileSort, Record<string, 1 | -1>> = {
   createdAt: { createdAt: 1, _id: 1 },
@@ -227,7 +230,9 @@ export class MongoFiles implements FilesRepo {
     const [docs, total] = await Promise.all([
       this.models.files
         .find(filter)
-        .collation({ locale: 'en', strength: 2 })
+        // Case-insensitive name order like SQLite's NOCASE; only for name sorts, so the others
+        // can use the (default-collation) owner index.
+        .collation(query.sort === 'name' || query.sort === '-name' ? NAME_COLLATION : { locale: 'simple' })
         .sort(FILE_SORTS[query.sort ?? '-createdAt'])
         .skip(query.offset)
         .limit(query.limit)
