@@ -1,10 +1,11 @@
 import { Router, type Request, type Response } from 'express';
 import type { Config } from '../config/env';
-import { AppError, NotFoundError } from '../core/errors';
+import { AppError, NotFoundError, UnauthorizedError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { parse } from '../http/validate';
 import { type Authenticator, requireAuth } from './passport';
 import { toPublicUser, type AuthService, type GoogleIdentity } from './service';
+import type { TokenPair } from './tokens';
 import { loginBody, logoutBody, refreshBody, registerBody } from './validation';
 
 const clientIp = (req: Request): string => req.ip ?? req.socket.remoteAddress ?? 'unknown';
@@ -13,6 +14,20 @@ const clientIp = (req: Request): string => req.ip ?? req.socket.remoteAddress ??
 function noStore(res: Response): void {
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Pragma', 'no-cache');
+}
+
+const GOOGLE_HANDOVER_COOKIE = 'ddx_google_login';
+const GOOGLE_HANDOVER_PATH = '/api/v1/auth/google/exchange';
+
+function parseHandover(raw: string): TokenPair | null {
+  try {
+    const value = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Partial<TokenPair>;
+    return typeof value.access_token === 'string' && typeof value.refresh_token === 'string' && typeof value.expires_in === 'number'
+      ? { access_token: value.access_token, refresh_token: value.refresh_token, token_type: 'bearer', expires_in: value.expires_in }
+      : null;
+  } catch {
+    return null;
+  }
 }
 
 function isGoogleIdentity(value: unknown): value is GoogleIdentity {
@@ -66,29 +81,52 @@ export function authRoutes(deps: { auth: AuthService; passport: Authenticator; c
 
   router.get('/google', googleEnabled, passport.authenticate('google', { session: false }));
 
-  // Tokens go back in the URL fragment: it is not sent to servers or written to access logs.
+  /*
+   * Handing the tokens to the app. They never go into a URL: a link carrying
+   * tokens in its fragment would let anyone sign a victim into the attacker's
+   * account. Instead the callback parks them in a short-lived httpOnly cookie
+   * that only this origin can set and only the exchange endpoint receives; the
+   * app's /auth/callback page POSTs to it. The fragment only says how it went.
+   */
   router.get('/google/callback', googleEnabled, (req, res, next) => {
     const finish = (fragment: Record<string, string>) => {
       noStore(res);
       res.redirect(302, `/auth/callback#${new URLSearchParams(fragment).toString()}`);
     };
-    passport.authenticate('google', { session: false }, (err: unknown, identity: unknown, info?: { message?: string }) => {
+    const fail = (code: string, message: string) => finish({ error: code, message });
+    passport.authenticate('google', { session: false }, (err: unknown, identity: unknown) => {
       if (err) {
         deps.logger.warn({ err }, 'Google sign-in failed at the provider');
-        return finish({ error: 'google_login_failed', message: 'Google sign-in failed; please try again' });
+        return fail('google_login_failed', 'Google sign-in failed; please try again');
       }
-      if (!isGoogleIdentity(identity)) {
-        return finish({ error: 'google_login_failed', message: info?.message ?? 'Google sign-in was cancelled' });
-      }
+      // Passport's own reason text may echo the provider's error_description: not shown.
+      if (!isGoogleIdentity(identity)) return fail('google_login_failed', 'Google sign-in was cancelled or could not be verified');
       auth.loginWithGoogle(identity, clientIp(req)).then(
-        (pair) =>
-          finish({ access_token: pair.access_token, refresh_token: pair.refresh_token, token_type: pair.token_type, expires_in: String(pair.expires_in) }),
+        (pair) => {
+          res.cookie(GOOGLE_HANDOVER_COOKIE, Buffer.from(JSON.stringify(pair)).toString('base64url'), {
+            httpOnly: true,
+            sameSite: 'strict',
+            secure: req.secure,
+            path: GOOGLE_HANDOVER_PATH,
+            maxAge: 60_000,
+          });
+          finish({ status: 'ok' });
+        },
         (error: unknown) => {
-          if (error instanceof AppError) finish({ error: error.code, message: error.message });
+          if (error instanceof AppError) fail(error.code, error.message);
           else next(error);
         },
       );
     })(req, res, next);
+  });
+
+  router.post('/google/exchange', googleEnabled, (req, res) => {
+    const raw = (req.cookies as Record<string, unknown> | undefined)?.[GOOGLE_HANDOVER_COOKIE];
+    res.clearCookie(GOOGLE_HANDOVER_COOKIE, { path: GOOGLE_HANDOVER_PATH });
+    const pair = typeof raw === 'string' ? parseHandover(raw) : null;
+    if (!pair) throw new UnauthorizedError('google_login_expired', 'The Google sign-in expired or was already used; please sign in again');
+    noStore(res);
+    res.json(pair);
   });
 
   return router;

@@ -31,7 +31,20 @@ function fragment(res: { status: number; headers: Record<string, unknown> }) {
   expect(res.status).toBe(302);
   const location = res.headers.location as string;
   expect(location.startsWith('/auth/callback#')).toBe(true);
+  // Tokens never travel in a URL.
+  expect(location).not.toMatch(/access_token|refresh_token/);
   return new URLSearchParams(location.split('#')[1]);
+}
+
+/** What the app's callback page does: POST to the exchange endpoint with the handover cookie. */
+async function exchange(res: { headers: Record<string, unknown> }) {
+  expect(fragment(res as { status: number; headers: Record<string, unknown> }).get('status')).toBe('ok');
+  const cookie = (res.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith('ddx_google_login='));
+  expect(cookie).toMatch(/HttpOnly/i);
+  expect(cookie).toMatch(/SameSite=Strict/i);
+  const pair = await t.http.post('/api/v1/auth/google/exchange').set('Cookie', cookie!.split(';')[0]!);
+  expect(pair.status).toBe(200);
+  return { pair: pair.body as { access_token: string; refresh_token: string }, cookie: cookie!.split(';')[0]! };
 }
 
 describe('Google sign-in', () => {
@@ -50,29 +63,38 @@ describe('Google sign-in', () => {
     const { state, cookie } = await begin();
     const code = google.codeFor({ sub: 'g-100', email: 'New.Person@Gmail.com', email_verified: true });
     const res = await t.http.get(`/api/v1/auth/google/callback?code=${code}&state=${state}`).set('Cookie', cookie);
-    const params = fragment(res);
-    const me = await t.http.get('/api/v1/auth/users/me').set('Authorization', `Bearer ${params.get('access_token')}`);
+    const { pair, cookie: handover } = await exchange(res);
+    const me = await t.http.get('/api/v1/auth/users/me').set('Authorization', `Bearer ${pair.access_token}`);
     expect(me.body).toMatchObject({ email: 'new.person@gmail.com', role: 'user' });
-    expect((await t.http.post('/api/v1/auth/refresh').send({ refresh_token: params.get('refresh_token') })).status).toBe(200);
+    expect((await t.http.post('/api/v1/auth/refresh').send({ refresh_token: pair.refresh_token })).status).toBe(200);
     expect((await t.store.users.findByEmail('new.person@gmail.com'))?.googleId).toBe('g-100');
+    // Without the cookie (a link someone sent) there is nothing to exchange.
+    const noCookie = await t.http.post('/api/v1/auth/google/exchange');
+    expect(noCookie.status).toBe(401);
+    expect(noCookie.body.error.code).toBe('google_login_expired');
+    expect(handover).toMatch(/^ddx_google_login=/);
   });
 
-  it('links a verified Google email to the existing account with that email', async () => {
+  it('links a verified Google email to the existing account, dropping its password and sessions', async () => {
+    // Registration does not verify emails: the account may belong to a squatter.
     const existing = await registerAndLogin(t, 'owner@example.com');
     const { state, cookie } = await begin();
     const code = google.codeFor({ sub: 'g-200', email: 'owner@example.com', email_verified: true });
-    const params = fragment(await t.http.get(`/api/v1/auth/google/callback?code=${code}&state=${state}`).set('Cookie', cookie));
-    const me = await t.http.get('/api/v1/auth/users/me').set('Authorization', `Bearer ${params.get('access_token')}`);
+    const { pair } = await exchange(await t.http.get(`/api/v1/auth/google/callback?code=${code}&state=${state}`).set('Cookie', cookie));
+    const me = await t.http.get('/api/v1/auth/users/me').set('Authorization', `Bearer ${pair.access_token}`);
     expect(me.body.id).toBe(existing.userId);
+    expect((await t.http.post('/api/v1/auth/refresh').send({ refresh_token: existing.refresh_token })).status).toBe(401);
+    expect((await t.http.post('/api/v1/auth/token').send({ email: 'owner@example.com', password: 'correct horse battery' })).status).toBe(401);
   });
 
   it('never links or creates from an unverified Google email', async () => {
     await registerAndLogin(t, 'victim@example.com');
     const { state, cookie } = await begin();
     const code = google.codeFor({ sub: 'g-evil', email: 'victim@example.com', email_verified: false });
-    const params = fragment(await t.http.get(`/api/v1/auth/google/callback?code=${code}&state=${state}`).set('Cookie', cookie));
-    expect(params.get('error')).toBe('google_email_unverified');
-    expect(params.get('access_token')).toBeNull();
+    const res = await t.http.get(`/api/v1/auth/google/callback?code=${code}&state=${state}`).set('Cookie', cookie);
+    expect(fragment(res).get('error')).toBe('google_email_unverified');
+    const setCookies = (res.headers['set-cookie'] as unknown as string[] | undefined) ?? [];
+    expect(setCookies.some((c) => c.startsWith('ddx_google_login='))).toBe(false);
     expect((await t.store.users.findByEmail('victim@example.com'))?.googleId).toBeNull();
   });
 
@@ -95,7 +117,7 @@ describe('Google sign-in', () => {
   it('refuses a disabled user', async () => {
     const { state, cookie } = await begin();
     const code = google.codeFor({ sub: 'g-400', email: 'dis@example.com', email_verified: true });
-    fragment(await t.http.get(`/api/v1/auth/google/callback?code=${code}&state=${state}`).set('Cookie', cookie));
+    await exchange(await t.http.get(`/api/v1/auth/google/callback?code=${code}&state=${state}`).set('Cookie', cookie));
     const user = await t.store.users.findByEmail('dis@example.com');
     await t.store.users.update(user!.id, { disabled: true });
     const again = await begin();

@@ -146,6 +146,24 @@ describe('authInterceptor', () => {
     http.expectNone('/api/v1/files');
   });
 
+  it.each([
+    [503, 'Service Unavailable'],
+    [429, 'Too Many Requests'],
+    [0, 'Unknown Error'],
+  ])('keeps the session when the refresh fails with %d (not a refusal)', async (status, statusText) => {
+    await signIn(auth, http);
+    const navigate = vi.spyOn(TestBed.inject(Router), 'navigate').mockResolvedValue(true);
+    const result = firstValueFrom(client.get('/api/v1/files'));
+    http.expectOne('/api/v1/files').flush(...unauthorized);
+    const refresh = http.expectOne('/api/v1/auth/refresh');
+    if (status === 0) refresh.error(new ProgressEvent('error'), { status, statusText });
+    else refresh.flush(apiError('unavailable'), { status, statusText });
+    await expect(result).rejects.toMatchObject({ status });
+    expect(localStorage.getItem(REFRESH_TOKEN_KEY)).toBe('refresh-1');
+    expect(auth.currentUser()).not.toBeNull();
+    expect(navigate).not.toHaveBeenCalled();
+  });
+
   it('refreshes first when the access token is missing but a session is stored (after a reload)', async () => {
     localStorage.setItem(REFRESH_TOKEN_KEY, 'refresh-1');
     const result = firstValueFrom(client.get('/api/v1/files'));

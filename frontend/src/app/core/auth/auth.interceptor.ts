@@ -2,10 +2,10 @@ import { HttpErrorResponse, type HttpInterceptorFn, type HttpRequest } from '@an
 import { inject } from '@angular/core';
 import { Router } from '@angular/router';
 import { catchError, from, switchMap, throwError } from 'rxjs';
-import { AuthService } from './auth.service';
+import { AuthService, isRefusal } from './auth.service';
 
 /** Endpoints that authenticate by their body (or not at all), never by a bearer token. */
-const PUBLIC_AUTH = /^\/api\/v1\/auth\/(token|register|refresh|providers)(\?|$)/;
+const PUBLIC_AUTH = /^\/api\/v1\/auth\/(token|register|refresh|providers|google\/exchange)(\?|$)/;
 
 /** Pages from which a failed session should not ask to come back to. */
 const GUEST_PAGES = /^\/(login|register|auth\/callback)(\?|#|$)/;
@@ -28,6 +28,8 @@ export const authInterceptor: HttpInterceptorFn = (req, next) => {
   const refreshed = () =>
     from(auth.refresh()).pipe(
       catchError((refreshErr: unknown) => {
+        // Offline, a restarting gateway or a 429 is not the end of the session.
+        if (!isRefusal(refreshErr)) return throwError(() => refreshErr);
         auth.clear();
         const here = router.url;
         void router.navigate(

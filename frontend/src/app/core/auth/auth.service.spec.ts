@@ -192,8 +192,10 @@ describe('AuthService', () => {
     expect(localStorage.getItem(REFRESH_TOKEN_KEY)).toBe('refresh-1');
   });
 
-  it('accepts tokens handed over by Google sign-in', async () => {
-    const done = auth.acceptTokens(pair(5));
+  it('completes Google sign-in by exchanging the handover cookie for tokens', async () => {
+    const done = auth.exchangeGoogleLogin();
+    http.expectOne('/api/v1/auth/google/exchange').flush(pair(5));
+    await flushMicrotasks();
     http.expectOne('/api/v1/auth/users/me').flush(USER);
     await done;
     expect(auth.currentUser()).toEqual(USER);

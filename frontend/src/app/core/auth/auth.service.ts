@@ -48,8 +48,9 @@ export class AuthService {
     return this.startSession(pair);
   }
 
-  /** Stores tokens handed over by the Google sign-in redirect. */
-  async acceptTokens(pair: TokenPair): Promise<User> {
+  /** Completes Google sign-in: trades the gateway's one-minute httpOnly handover cookie for tokens. */
+  async exchangeGoogleLogin(): Promise<User> {
+    const pair = await firstValueFrom(this.http.post<TokenPair>(`${API}/google/exchange`, {}));
     return this.startSession(pair);
   }
 
@@ -74,8 +75,7 @@ export class AuthService {
       await this.refresh();
       await this.loadMe();
     } catch (err) {
-      const refused = err instanceof HttpErrorResponse && err.status >= 400 && err.status < 500;
-      if (refused) {
+      if (isRefusal(err)) {
         this.clear();
       } else {
         this.accessToken = null;
@@ -119,14 +119,21 @@ export class AuthService {
     return this.loadMe();
   }
 
+  /**
+   * Tabs share the stored refresh token, and the server treats a second use of
+   * a rotated token as theft. A Web Lock makes tabs refresh one at a time, each
+   * reading the token only once it holds the lock, so it always has the newest.
+   */
   private async doRefresh(): Promise<string> {
-    const refresh_token = localStorage.getItem(REFRESH_TOKEN_KEY);
-    if (!refresh_token) throw new Error('No refresh token');
-    const pair = await firstValueFrom(
-      this.http.post<TokenPair>(`${API}/refresh`, { refresh_token }),
-    );
-    this.store(pair);
-    return pair.access_token;
+    const run = async (): Promise<string> => {
+      const refresh_token = localStorage.getItem(REFRESH_TOKEN_KEY);
+      if (!refresh_token) throw new Error('No refresh token');
+      const pair = await firstValueFrom(this.http.post<TokenPair>(`${API}/refresh`, { refresh_token }));
+      this.store(pair);
+      return pair.access_token;
+    };
+    const locks = typeof navigator === 'undefined' ? undefined : navigator.locks;
+    return locks ? locks.request('ddx-refresh', run) : run();
   }
 
   private store(pair: TokenPair): void {
@@ -136,4 +143,12 @@ export class AuthService {
     this.accessExpiresAt = Date.now() + lifetime * 1000;
     localStorage.setItem(REFRESH_TOKEN_KEY, pair.refresh_token);
   }
+}
+
+/**
+ * The server has refused the session (as opposed to being unreachable, restarting
+ * or throttling us): only then is the stored session forgotten.
+ */
+export function isRefusal(err: unknown): boolean {
+  return err instanceof HttpErrorResponse && err.status >= 400 && err.status < 500 && err.status !== 429;
 }

@@ -41,12 +41,15 @@ describe('AuthCallbackPage', () => {
     http.verify();
   });
 
-  it('stores the tokens, wipes them from the address bar and opens the dashboard', async () => {
-    const { harness } = await open(
-      'access_token=acc-g&refresh_token=ref-g&token_type=bearer&expires_in=900',
-    );
+  it('trades the handover cookie for tokens, clears the fragment and opens the dashboard', async () => {
+    const { harness } = await open('status=ok');
     expect(location.hash).toBe('');
     expect(location.pathname).toBe('/auth/callback');
+    const exchange = http.expectOne('/api/v1/auth/google/exchange');
+    expect(exchange.request.method).toBe('POST');
+    expect(exchange.request.headers.has('Authorization')).toBe(false);
+    exchange.flush({ access_token: 'acc-g', refresh_token: 'ref-g', token_type: 'bearer', expires_in: 900 });
+    await flushMicrotasks();
     const me = http.expectOne('/api/v1/auth/users/me');
     expect(me.request.headers.get('Authorization')).toBe('Bearer acc-g');
     me.flush(USER);
@@ -55,6 +58,24 @@ describe('AuthCallbackPage', () => {
     expect(localStorage.getItem(REFRESH_TOKEN_KEY)).toBe('ref-g');
     expect(TestBed.inject(AuthService).currentUser()).toEqual(USER);
     expect(TestBed.inject(Router).url).toBe('/dashboard');
+  });
+
+  it('ignores tokens planted in the fragment (login CSRF)', async () => {
+    const { harness, el } = await open('access_token=attacker&refresh_token=attacker&expires_in=900');
+    harness.detectChanges();
+    expect(localStorage.getItem(REFRESH_TOKEN_KEY)).toBeNull();
+    expect(el.querySelector('[role=alert]')).not.toBeNull();
+  });
+
+  it('shows the gateway error when the exchange is refused', async () => {
+    const { harness, el } = await open('status=ok');
+    http
+      .expectOne('/api/v1/auth/google/exchange')
+      .flush({ error: { code: 'google_login_expired', message: 'The Google sign-in expired' } }, { status: 401, statusText: 'Unauthorized' });
+    await flushMicrotasks();
+    harness.detectChanges();
+    expect(el.querySelector('[role=alert]')?.textContent).toContain('The Google sign-in expired');
+    expect(localStorage.getItem(REFRESH_TOKEN_KEY)).toBeNull();
   });
 
   it('shows the error the gateway reported, with a way back to the login page', async () => {

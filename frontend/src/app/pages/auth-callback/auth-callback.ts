@@ -5,9 +5,11 @@ import { AuthService } from '../../core/auth/auth.service';
 import { apiErrorMessage } from '../../core/http/api-error';
 
 /**
- * Where Google sign-in returns. The gateway puts the outcome in the URL
- * fragment (never sent to servers): `#access_token=…&refresh_token=…&expires_in=…`
- * or `#error=<code>&message=<text>`.
+ * Where Google sign-in returns. The fragment says how it went: `#status=ok`,
+ * or `#error=<code>&message=<text>`. Tokens never come in the URL (a link with
+ * tokens could sign a victim into someone else's account); on success the
+ * gateway holds them in an httpOnly cookie that `exchangeGoogleLogin` trades
+ * for the token pair.
  */
 @Component({
   selector: 'app-auth-callback',
@@ -36,19 +38,12 @@ export class AuthCallbackPage implements OnInit {
     const params = new URLSearchParams((this.location?.hash ?? '').replace(/^#/, ''));
     // The tokens must not linger in the address bar or in the history.
     if (this.location) this.history?.replaceState(null, '', this.location.pathname);
-    const access_token = params.get('access_token');
-    const refresh_token = params.get('refresh_token');
-    if (!access_token || !refresh_token) {
+    if (params.get('status') !== 'ok') {
       this.error.set(params.get('message') || 'Sign-in did not complete. Please try again.');
       return;
     }
     try {
-      await this.auth.acceptTokens({
-        access_token,
-        refresh_token,
-        token_type: 'bearer',
-        expires_in: Number(params.get('expires_in')),
-      });
+      await this.auth.exchangeGoogleLogin();
       await this.router.navigateByUrl('/dashboard');
     } catch (err) {
       this.auth.clear();
