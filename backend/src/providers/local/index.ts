@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Health } from '../../store/types';
+import {
+  OffsetMismatchError,
+  PermanentError,
+  ProviderError,
+  ProviderNotFoundError,
+  QuotaExceededError,
+  TransientError,
+} from '../errors';
+import type { ByteRange, ProviderCapabilities, QuotaReport, StorageProvider, UploadHandle, UploadState, UploadTarget } from '../types';
+
+interface LocalHandle {
+  v: 1;
+  uploadId: string;
+  remoteId: string;
+  size: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * A directory on the gateway's own disk: the embedded default pool member.
+ * Uploads grow `uploads/<uploadId>.part` (fsync'd after every chunk, so the
+ * committed offset is simply the file's size) and are renamed into
+ * `objects/<remoteId>` when complete. Ids are UUIDs we generate, checked on
+ * every call, so no caller-supplied string ever becomes a path.
+ *
+ * Chunks of one upload are serialised in this process. The directory must not
+ * be shared by two gateway processes writing the same upload at once.
+ */
+export class LocalDiskProvider implements StorageProvider {
+  readonly kind = 'local' as const;
+  readonly capabilities: ProviderCapabilities = { chunkMultiple: 1, rangeReads: true, reportsQuota: true };
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly root: string) {}
+
+  private get uploadsDir() {
+    return path.join(this.root, 'uploads');
+  }
+  private get objectsDir() {
+    return path.join(this.root, 'objects');
+  }
+  private partPath(uploadId: string) {
+    return path.join(this.uploadsDir, `${uploadId}.part`);
+  }
+  private objectPath(remoteId: string) {
+    if (!UUID.test(remoteId)) throw new ProviderNotFoundError(`No object ${JSON.stringify(remoteId)}`);
+    return path.join(this.objectsDir, remoteId);
+  }
+
+  async startUpload(target: UploadTarget): Promise<UploadHandle> {
+    if (!Number.isSafeInteger(target.size) || target.size < 0) throw new PermanentError(`Invalid size ${target.size}`);
+    const handle: LocalHandle = { v: 1, uploadId: randomUUID(), remoteId: randomUUID(), size: target.size };
+    await io(async () => {
+      await fsp.mkdir(this.uploadsDir, { recursive: true });
+      await fsp.mkdir(this.objectsDir, { recursive: true });
+      await fsp.writeFile(this.partPath(handle.uploadId), Buffer.alloc(0), { flag: 'wx' });
+    });
+    return JSON.stringify(handle);
+  }
+
+  async writeChunk(raw: UploadHandle, offset: number, chunk: Buffer): Promise<{ committed: number; remoteId?: string }> {
+    const handle = parseHandle(raw);
+    return this.serialised(handle.uploadId, async () => {
+      const state = await this.queryParsed(handle);
+      if (state.state === 'done') {
+        if (offset === handle.size && chunk.length === 0) return { committed: handle.size, remoteId: state.remoteId };
+        throw new OffsetMismatchError(handle.size, offset);
+      }
+      if (state.state === 'expired') throw new ProviderNotFoundError('The upload session no longer exists');
+      if (offset !== state.committed) throw new OffsetMismatchError(state.committed, offset);
+      if (offset + chunk.length > handle.size) {
+        throw new PermanentError(`Chunk ends at byte ${offset + chunk.length}, past the declared size ${handle.size}`);
+      }
+      const part = this.partPath(handle.uploadId);
+      await io(async () => {
+        const fh = await fsp.open(part, 'a');
+        try {
+          await fh.write(chunk);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      });
+      const committed = offset + chunk.length;
+      if (committed < handle.size) return { committed };
+      await io(() => fsp.rename(part, this.objectPath(handle.remoteId)));
+      return { committed, remoteId: handle.remoteId };
+    });
+  }
+
+  async queryUpload(raw: UploadHandle): Promise<UploadState> {
+    return this.queryParsed(parseHandle(raw));
+  }
+
+  async abortUpload(raw: UploadHandle): Promise<void> {
+    const handle = parseHandle(raw);
+    await this.serialised(handle.uploadId, () => io(() => fsp.rm(this.partPath(handle.uploadId), { force: true })));
+  }
+
+  async read(remoteId: string, range?: ByteRange): Promise<{ stream: fs.ReadStream; size: number }> {
+    const file = this.objectPath(remoteId);
+    const stat = await io(() => fsp.stat(file), `No object ${remoteId}`);
+    if (range && (range.start < 0 || range.end < range.start || range.end >= stat.size)) {
+      throw new PermanentError(`Range ${range.start}-${range.end} is outside 0-${stat.size - 1}`);
+    }
+    // Opened before returning, so a missing file fails here and not later in the stream.
+    const fh = await io(() => fsp.open(file, 'r'), `No object ${remoteId}`);
+    const stream = fh.createReadStream(range ? { start: range.start, end: range.end } : {});
+    return { stream, size: stat.size };
+  }
+
+  async remove(remoteId: string): Promise<void> {
+    await io(() => fsp.rm(this.objectPath(remoteId), { force: true }));
+  }
+
+  async quota(): Promise<QuotaReport> {
+    await io(() => fsp.mkdir(this.root, { recursive: true }));
+    const stats = await io(() => fsp.statfs(this.root));
+    return { limit: stats.blocks * stats.bsize, used: (stats.blocks - stats.bavail) * stats.bsize };
+  }
+
+  async check(): Promise<Health> {
+    const probe = path.join(this.root, `.probe-${randomUUID()}`);
+    try {
+      await fsp.mkdir(this.root, { recursive: true });
+      await fsp.writeFile(probe, 'ok');
+      await fsp.rm(probe);
+      return 'healthy';
+    } catch {
+      return 'down';
+    }
+  }
+
+  private async queryParsed(handle: LocalHandle): Promise<UploadState> {
+    if (await exists(this.objectPath(handle.remoteId))) return { state: 'done', remoteId: handle.remoteId };
+    try {
+      const stat = await fsp.stat(this.partPath(handle.uploadId));
+      return { state: 'in_progress', committed: stat.size };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'expired' };
+      throw mapFsError(err);
+    }
+  }
+
+  /** Runs `work` after every earlier operation on the same upload has finished. */
+  private async serialised<T>(uploadId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(uploadId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(work);
+    this.locks.set(uploadId, next);
+    try {
+      return await next;
+    } finally {
+      if (this.locks.get(uploadId) === next) this.locks.delete(uploadId);
+    }
+  }
+}
+
+function parseHandle(raw: UploadHandle): LocalHandle {
+  try {
+    const h = JSON.parse(raw) as Partial<LocalHandle>;
+    if (h.v === 1 && typeof h.uploadId === 'string' && UUID.test(h.uploadId) && typeof h.remoteId === 'string' && UUID.test(h.remoteId) && Number.isSafeInteger(h.size)) {
+      return h as LocalHandle;
+    }
+  } catch {
+    // fall through
+  }
+  throw new PermanentError('Not an upload handle of the local provider');
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fsp.access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs a filesystem call, translating errno codes into provider errors. */
+async function io<T>(work: () => Promise<T>, notFoundMessage?: string): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw mapFsError(err, notFoundMessage);
+  }
+}
+
+function mapFsError(err: unknown, notFoundMessage = 'Not found'): ProviderError {
+  if (err instanceof ProviderError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  const message = err instanceof Error ? err.message : String(err);
+  switch (code) {
+    case 'ENOENT':
+      return new ProviderNotFoundError(notFoundMessage, { cause: err });
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new QuotaExceededError(`Disk full: ${message}`, { cause: err });
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new PermanentError(`Cannot write to the storage directory: ${message}`, { cause: err });
+    default:
+      return new TransientError(message, { cause: err });
+  }
+}
