@@ -39,7 +39,8 @@ describe('UI: register and log in', () => {
     const page = await newPage();
     await page.goto(`${gw.url}/register`);
     // The stylesheet really applies (it is not blocked by our Content-Security-Policy).
-    const buttonColour = await page.$eval('button[type=submit]', (b) => getComputedStyle(b).backgroundColor);
+    // (A locator waits for the lazily loaded page to render; $eval would not.)
+    const buttonColour = await page.locator('button[type=submit]').evaluate((b) => getComputedStyle(b).backgroundColor);
     expect(buttonColour).toBe('rgb(59, 111, 216)');
     await page.fill('#email', email);
     await page.fill('#password', password);
@@ -79,7 +80,7 @@ describe('UI: register and log in', () => {
     const page = await newPage();
     await page.goto(`${gw.url}/dashboard`);
     await page.waitForURL(/\/login/);
-    expect(await page.isVisible('#email')).toBe(true);
+    await page.waitForSelector('#email', { state: 'visible' });
     await page.context().close();
   });
 
