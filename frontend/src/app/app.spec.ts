@@ -1,25 +1,15 @@
-import { provideHttpClient, withInterceptors } from '@angular/common/http';
-import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
+import { HttpTestingController } from '@angular/common/http/testing';
 import { TestBed } from '@angular/core/testing';
-import { provideRouter, Router } from '@angular/router';
+import { Router } from '@angular/router';
 import { App } from './app';
-import { authInterceptor } from './core/auth/auth.interceptor';
 import { AuthService, REFRESH_TOKEN_KEY } from './core/auth/auth.service';
-import { flushMicrotasks, signIn } from './core/auth/testing';
+import { flushMicrotasks, signIn, setUpAuthTesting } from './core/auth/testing';
 
 describe('App shell', () => {
   let http: HttpTestingController;
 
   beforeEach(() => {
-    localStorage.clear();
-    TestBed.configureTestingModule({
-      providers: [
-        provideRouter([]),
-        provideHttpClient(withInterceptors([authInterceptor])),
-        provideHttpClientTesting(),
-      ],
-    });
-    http = TestBed.inject(HttpTestingController);
+    http = setUpAuthTesting();
   });
   afterEach(() => http.verify());
 

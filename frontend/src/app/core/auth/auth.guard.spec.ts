@@ -1,27 +1,17 @@
-import { provideHttpClient, withInterceptors } from '@angular/common/http';
-import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
+import { HttpTestingController } from '@angular/common/http/testing';
 import { TestBed } from '@angular/core/testing';
 import {
   type ActivatedRouteSnapshot,
-  provideRouter,
   type RouterStateSnapshot,
   UrlTree,
 } from '@angular/router';
 import { authGuard, guestGuard } from './auth.guard';
-import { authInterceptor } from './auth.interceptor';
 import { AuthService } from './auth.service';
-import { signIn } from './testing';
+import { signIn, setUpAuthTesting } from './testing';
 
 describe('guards', () => {
   beforeEach(() => {
-    localStorage.clear();
-    TestBed.configureTestingModule({
-      providers: [
-        provideRouter([]),
-        provideHttpClient(withInterceptors([authInterceptor])),
-        provideHttpClientTesting(),
-      ],
-    });
+    setUpAuthTesting();
   });
   afterEach(() => TestBed.inject(HttpTestingController).verify());
 

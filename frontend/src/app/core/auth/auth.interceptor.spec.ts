@@ -1,11 +1,11 @@
-import { HttpClient, provideHttpClient, withInterceptors } from '@angular/common/http';
-import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
+import { HttpClient } from '@angular/common/http';
+import { HttpTestingController } from '@angular/common/http/testing';
 import { TestBed } from '@angular/core/testing';
-import { provideRouter, Router } from '@angular/router';
+import { Router } from '@angular/router';
 import { firstValueFrom } from 'rxjs';
 import { authInterceptor } from './auth.interceptor';
 import { AuthService, REFRESH_TOKEN_KEY } from './auth.service';
-import { apiError, flushMicrotasks, pair, signIn } from './testing';
+import { apiError, flushMicrotasks, pair, signIn, setUpAuthTesting } from './testing';
 
 describe('authInterceptor', () => {
   let client: HttpClient;
@@ -18,16 +18,8 @@ describe('authInterceptor', () => {
   ] as const;
 
   beforeEach(() => {
-    localStorage.clear();
-    TestBed.configureTestingModule({
-      providers: [
-        provideRouter([]),
-        provideHttpClient(withInterceptors([authInterceptor])),
-        provideHttpClientTesting(),
-      ],
-    });
+    http = setUpAuthTesting();
     client = TestBed.inject(HttpClient);
-    http = TestBed.inject(HttpTestingController);
     auth = TestBed.inject(AuthService);
   });
   afterEach(() => http.verify());

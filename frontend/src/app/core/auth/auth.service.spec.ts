@@ -1,27 +1,18 @@
-import { HttpErrorResponse, provideHttpClient, withInterceptors } from '@angular/common/http';
-import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
+import { HttpErrorResponse } from '@angular/common/http';
+import { HttpTestingController } from '@angular/common/http/testing';
 import { TestBed } from '@angular/core/testing';
-import { provideRouter, Router } from '@angular/router';
+import { Router } from '@angular/router';
 import { apiErrorMessage } from '../http/api-error';
-import { authInterceptor } from './auth.interceptor';
 import { AuthService, REFRESH_TOKEN_KEY } from './auth.service';
-import { apiError, flushMicrotasks, pair, signIn, USER } from './testing';
+import { apiError, flushMicrotasks, pair, signIn, USER, setUpAuthTesting } from './testing';
 
 describe('AuthService', () => {
   let auth: AuthService;
   let http: HttpTestingController;
 
   beforeEach(() => {
-    localStorage.clear();
-    TestBed.configureTestingModule({
-      providers: [
-        provideRouter([]),
-        provideHttpClient(withInterceptors([authInterceptor])),
-        provideHttpClientTesting(),
-      ],
-    });
+    http = setUpAuthTesting();
     auth = TestBed.inject(AuthService);
-    http = TestBed.inject(HttpTestingController);
   });
   afterEach(() => http.verify());
 

@@ -1,4 +1,8 @@
-import type { HttpTestingController } from '@angular/common/http/testing';
+import { provideHttpClient, withInterceptors } from '@angular/common/http';
+import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
+import { TestBed } from '@angular/core/testing';
+import { provideRouter, type Routes } from '@angular/router';
+import { authInterceptor } from './auth.interceptor';
 import type { AuthService } from './auth.service';
 import type { TokenPair, User } from './auth.types';
 
@@ -39,3 +43,15 @@ export async function signIn(
 
 /** The error body every API failure carries. */
 export const apiError = (code: string, message = code) => ({ error: { code, message } });
+
+/**
+ * A fresh TestBed with the app's real HTTP stack (auth interceptor included)
+ * backed by HttpTestingController, and empty storage. Returns the controller.
+ */
+export function setUpAuthTesting(routes: Routes = []): HttpTestingController {
+  localStorage.clear();
+  TestBed.configureTestingModule({
+    providers: [provideRouter(routes), provideHttpClient(withInterceptors([authInterceptor])), provideHttpClientTesting()],
+  });
+  return TestBed.inject(HttpTestingController);
+}

@@ -1,25 +1,14 @@
-import { provideHttpClient, withInterceptors } from '@angular/common/http';
-import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
+import { HttpTestingController } from '@angular/common/http/testing';
 import { TestBed } from '@angular/core/testing';
-import { provideRouter } from '@angular/router';
-import { authInterceptor } from '../../core/auth/auth.interceptor';
 import { AuthService } from '../../core/auth/auth.service';
-import { flushMicrotasks, signIn, USER } from '../../core/auth/testing';
+import { flushMicrotasks, signIn, USER, setUpAuthTesting } from '../../core/auth/testing';
 import { DashboardPage } from './dashboard';
 
 describe('DashboardPage', () => {
   let http: HttpTestingController;
 
   beforeEach(async () => {
-    localStorage.clear();
-    TestBed.configureTestingModule({
-      providers: [
-        provideRouter([]),
-        provideHttpClient(withInterceptors([authInterceptor])),
-        provideHttpClientTesting(),
-      ],
-    });
-    http = TestBed.inject(HttpTestingController);
+    http = setUpAuthTesting();
     await signIn(TestBed.inject(AuthService), http);
   });
   afterEach(() => http.verify());
