@@ -120,6 +120,12 @@ export interface FileRecord {
   committed: number;
   /** Provider-specific resumable session state (e.g. a Drive session URI), serialised. */
   uploadSession: string | null;
+  /** SHA-256 of the upload token that authorises sending this file's bytes; null once none is valid. */
+  uploadTokenHash: string | null;
+  /** An upload with no activity until then is abandoned: the sweeper expires it and frees its reservations. */
+  uploadExpiresAt: Date | null;
+  /** When the bytes were placed on `accountId` (counts towards that account's rolling daily upload cap). */
+  placedAt: Date | null;
   backup: BackupInfo;
   createdAt: Date;
   updatedAt: Date;
@@ -133,11 +139,33 @@ export interface NewFile {
   mimeType: string;
   accountId: string | null;
   backupState: BackupState;
+  uploadSession?: string | null;
+  uploadTokenHash?: string | null;
+  uploadExpiresAt?: Date | null;
+  placedAt?: Date | null;
 }
 
 export type FilePatch = Partial<
-  Pick<FileRecord, 'name' | 'sha256' | 'state' | 'accountId' | 'remoteId' | 'uploadSession' | 'deletedAt'>
+  Pick<
+    FileRecord,
+    | 'name'
+    | 'sha256'
+    | 'state'
+    | 'accountId'
+    | 'remoteId'
+    | 'committed'
+    | 'uploadSession'
+    | 'uploadTokenHash'
+    | 'uploadExpiresAt'
+    | 'placedAt'
+    | 'deletedAt'
+  >
 > & { backup?: Partial<BackupInfo> };
+
+/** Upload states in which a file still holds reservations (user quota and account space). */
+export const IN_FLIGHT_STATES: readonly FileState[] = ['pending', 'uploading'];
+/** States whose bytes count as stored or being stored on their account. */
+export const LIVE_STATES: readonly FileState[] = ['pending', 'uploading', 'complete'];
 
 export type FileSort = 'createdAt' | '-createdAt' | 'name' | '-name' | 'size' | '-size';
 
@@ -161,6 +189,17 @@ export interface FilesRepo {
   /** Ids of live, complete files whose backup a worker could claim now (for the reconciler). */
   listBackupDue(now: Date, limit: number): Promise<string[]>;
   countByBackupState(): Promise<Record<BackupState, number>>;
+  /** Ids of uploads still in flight (pending/uploading) whose `uploadExpiresAt` is before `now`. */
+  listAbandonedUploads(now: Date, limit: number): Promise<string[]>;
+  /**
+   * Bytes placed on each account since `since`, by account id, counting files in
+   * LIVE_STATES (deleted ones too: the provider counted them when they arrived).
+   */
+  placedBytesSince(since: Date): Promise<Record<string, number>>;
+  /** Files in LIVE_STATES on the account, deleted ones excluded. */
+  countLiveOnAccount(accountId: string): Promise<number>;
+  /** Forgets the account on every file that points at it (before the account is removed); returns how many. */
+  detachAccount(accountId: string): Promise<number>;
 }
 
 export type Provider = 'gdrive' | 'webdav' | 'local';
@@ -184,6 +223,10 @@ export interface AccountRecord {
   lastCheckAt: Date | null;
   lastError: string | null;
   lastChosenAt: Date | null;
+  /** When the last failure counted in `consecutiveFailures` happened (circuit breaker cool-down). */
+  lastFailureAt: Date | null;
+  /** Bytes this member accepts per rolling 24 hours; null for no cap (Google's is 750 GB). */
+  dailyCap: number | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -194,6 +237,7 @@ export interface NewAccount {
   credentials: string;
   quotaLimit: number | null;
   quotaUsed: number;
+  dailyCap?: number | null;
 }
 
 export type AccountPatch = Partial<
@@ -210,6 +254,8 @@ export type AccountPatch = Partial<
     | 'lastCheckAt'
     | 'lastError'
     | 'lastChosenAt'
+    | 'lastFailureAt'
+    | 'dailyCap'
   >
 >;
 

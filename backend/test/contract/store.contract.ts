@@ -211,6 +211,51 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         await store.files.update(f.id, { backup: { state: 'done', backedUpAt: t0 } });
         expect(await store.files.countByBackupState()).toEqual({ disabled: 0, pending: 0, running: 0, done: 1, failed: 0 });
       });
+      it('stores upload fields, finds abandoned uploads, sums bytes placed per account, and detaches an account', async () => {
+        const u = await newUser('up@example.com');
+        const acct = await store.accounts.create({ provider: 'local', name: 'd', credentials: 's', quotaLimit: null, quotaUsed: 0 });
+        const other = await store.accounts.create({ provider: 'local', name: 'e', credentials: 's', quotaLimit: null, quotaUsed: 0 });
+        const t0 = new Date('2026-04-01T00:00:00Z');
+        const at = (s: number) => new Date(t0.getTime() + s * 1000);
+        const mk = (name: string, size: number, accountId: string, placedAt: Date, expires: Date) =>
+          store.files.create({
+            ownerId: u.id,
+            name,
+            size,
+            mimeType: 'x/y',
+            accountId,
+            backupState: 'disabled',
+            uploadSession: `session-${name}`,
+            uploadTokenHash: `token-${name}`,
+            uploadExpiresAt: expires,
+            placedAt,
+          });
+        const a = await mk('a', 100, acct.id, at(0), at(10));
+        const b = await mk('b', 200, acct.id, at(5), at(20));
+        const c = await mk('c', 400, other.id, at(5), at(5));
+        const old = await mk('old', 1000, acct.id, at(-100), at(1));
+        expect(a).toMatchObject({ uploadSession: 'session-a', uploadTokenHash: 'token-a', uploadExpiresAt: at(10), placedAt: at(0) });
+
+        expect((await store.files.listAbandonedUploads(at(15), 10)).sort()).toEqual([a.id, c.id, old.id].sort());
+        await store.files.transitionState(old.id, ['pending'], 'complete');
+        await store.files.transitionState(c.id, ['pending'], 'cancelled');
+        expect((await store.files.listAbandonedUploads(at(15), 10)).sort()).toEqual([a.id]);
+        expect(await store.files.listAbandonedUploads(at(15), 0)).toEqual([]);
+
+        // Cancelled uploads do not count; deleted files still do (the provider counted their bytes).
+        await store.files.update(b.id, { deletedAt: at(6) });
+        expect(await store.files.placedBytesSince(at(0))).toEqual({ [acct.id]: 300 });
+        expect(await store.files.placedBytesSince(at(-200))).toEqual({ [acct.id]: 1300 });
+
+        const patched = await store.files.update(a.id, { committed: 40, uploadSession: null, uploadTokenHash: null, placedAt: at(7) });
+        expect(patched).toMatchObject({ committed: 40, uploadSession: null, uploadTokenHash: null, placedAt: at(7) });
+
+        expect(await store.files.countLiveOnAccount(acct.id)).toBe(2); // a and old; b is deleted
+        expect(await store.files.countLiveOnAccount(other.id)).toBe(0);
+        expect(await store.files.detachAccount(acct.id)).toBe(3);
+        expect((await store.files.findById(a.id))?.accountId).toBeNull();
+        expect(await store.accounts.remove(acct.id)).toBe(true);
+      });
     });
 
     describe('accounts', () => {
@@ -231,6 +276,19 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         });
         expect(await store.accounts.remove(b.id)).toBe(true);
         expect(await store.accounts.remove(b.id)).toBe(false);
+      });
+
+      it('keeps a daily cap and the time of the last failure', async () => {
+        const a = await store.accounts.create({ provider: 'gdrive', name: 'cap', credentials: 's', quotaLimit: 1, quotaUsed: 0, dailyCap: 750 });
+        expect(a).toMatchObject({ dailyCap: 750, lastFailureAt: null });
+        const at = new Date('2026-01-04T00:00:00Z');
+        expect(await store.accounts.update(a.id, { dailyCap: null, lastFailureAt: at, consecutiveFailures: 2 })).toMatchObject({
+          dailyCap: null,
+          lastFailureAt: at,
+          consecutiveFailures: 2,
+        });
+        const plain = await store.accounts.create({ provider: 'local', name: 'nocap', credentials: 's', quotaLimit: null, quotaUsed: 0 });
+        expect(plain.dailyCap).toBeNull();
       });
 
       it('reserves only free space, converts and releases reservations', async () => {

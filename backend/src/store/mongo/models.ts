@@ -80,6 +80,9 @@ const fileSchema = new Schema<FileDoc>(
     remoteId: { type: String, default: null },
     committed: { type: Number, required: true, default: 0 },
     uploadSession: { type: String, default: null },
+    uploadTokenHash: { type: String, default: null },
+    uploadExpiresAt: { type: Date, default: null },
+    placedAt: { type: Date, default: null },
     backup: { type: backupSchema, required: true },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
@@ -90,6 +93,8 @@ const fileSchema = new Schema<FileDoc>(
 fileSchema.index({ ownerId: 1, deletedAt: 1, createdAt: -1 });
 fileSchema.index({ ownerId: 1, deletedAt: 1, name: 1 }, { collation: { locale: 'en', strength: 2 } });
 fileSchema.index({ 'backup.state': 1, 'backup.nextAttemptAt': 1 });
+fileSchema.index({ accountId: 1, placedAt: 1 });
+fileSchema.index({ state: 1, uploadExpiresAt: 1 });
 
 const accountSchema = new Schema<AccountDoc>(
   {
@@ -107,6 +112,8 @@ const accountSchema = new Schema<AccountDoc>(
     lastCheckAt: { type: Date, default: null },
     lastError: { type: String, default: null },
     lastChosenAt: { type: Date, default: null },
+    lastFailureAt: { type: Date, default: null },
+    dailyCap: { type: Number, default: null },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
   },

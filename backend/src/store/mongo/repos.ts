@@ -1,31 +1,33 @@
 import type { QueryFilter as FilterQuery } from 'mongoose';
 import { ConflictError } from '../../core/errors';
 import { newId } from '../../core/ids';
-import type {
-  AccountPatch,
-  AccountRecord,
-  AccountsRepo,
-  AuditEvent,
-  AuditRepo,
-  BackupState,
-  FilePatch,
-  FileRecord,
-  FileSort,
-  FileState,
-  FilesRepo,
-  LinkRecord,
-  LinksRepo,
-  NewAccount,
-  NewFile,
-  NewUser,
-  Page,
-  PageQuery,
-  RefreshTokenRecord,
-  RefreshTokensRepo,
-  Role,
-  UserPatch,
-  UserRecord,
-  UsersRepo,
+import {
+  type AccountPatch,
+  type AccountRecord,
+  type AccountsRepo,
+  type AuditEvent,
+  type AuditRepo,
+  type BackupState,
+  type FilePatch,
+  type FileRecord,
+  type FileSort,
+  type FileState,
+  type FilesRepo,
+  IN_FLIGHT_STATES,
+  LIVE_STATES,
+  type LinkRecord,
+  type LinksRepo,
+  type NewAccount,
+  type NewFile,
+  type NewUser,
+  type Page,
+  type PageQuery,
+  type RefreshTokenRecord,
+  type RefreshTokensRepo,
+  type Role,
+  type UserPatch,
+  type UserRecord,
+  type UsersRepo,
 } from '../types';
 import type { AccountDoc, AuditDoc, FileDoc, Models, UserDoc } from './models';
 
@@ -202,7 +204,10 @@ export class MongoFiles implements FilesRepo {
       accountId: input.accountId,
       remoteId: null,
       committed: 0,
-      uploadSession: null,
+      uploadSession: input.uploadSession ?? null,
+      uploadTokenHash: input.uploadTokenHash ?? null,
+      uploadExpiresAt: input.uploadExpiresAt ?? null,
+      placedAt: input.placedAt ?? null,
       backup: {
         state: input.backupState,
         attempts: 0,
@@ -288,6 +293,31 @@ export class MongoFiles implements FilesRepo {
     for (const row of rows) counts[row._id] = row.n;
     return counts;
   }
+
+  async listAbandonedUploads(now: Date, limit: number): Promise<string[]> {
+    const docs = await this.models.files
+      .find({ state: { $in: [...IN_FLIGHT_STATES] }, uploadExpiresAt: { $lt: now } }, { _id: 1 })
+      .sort({ uploadExpiresAt: 1 })
+      .limit(limit)
+      .lean<Array<{ _id: string }>>();
+    return docs.map((d) => d._id);
+  }
+
+  async placedBytesSince(since: Date): Promise<Record<string, number>> {
+    const rows = await this.models.files.aggregate<{ _id: string; bytes: number }>([
+      { $match: { accountId: { $ne: null }, placedAt: { $gte: since }, state: { $in: [...LIVE_STATES] } } },
+      { $group: { _id: '$accountId', bytes: { $sum: '$size' } } },
+    ]);
+    return Object.fromEntries(rows.map((r) => [r._id, r.bytes]));
+  }
+
+  async countLiveOnAccount(accountId: string): Promise<number> {
+    return this.models.files.countDocuments({ accountId, deletedAt: null, state: { $in: [...LIVE_STATES] } });
+  }
+
+  async detachAccount(accountId: string): Promise<number> {
+    return (await this.models.files.updateMany({ accountId }, { $set: { accountId: null, updatedAt: new Date() } })).modifiedCount;
+  }
 }
 
 export class MongoAccounts implements AccountsRepo {
@@ -306,6 +336,8 @@ export class MongoAccounts implements AccountsRepo {
       lastCheckAt: null,
       lastError: null,
       lastChosenAt: null,
+      lastFailureAt: null,
+      dailyCap: input.dailyCap ?? null,
       createdAt: now,
       updatedAt: now,
     };

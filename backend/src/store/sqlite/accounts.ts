@@ -18,6 +18,8 @@ interface AccountRow {
   last_check_at: number | null;
   last_error: string | null;
   last_chosen_at: number | null;
+  last_failure_at: number | null;
+  daily_cap: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -37,6 +39,8 @@ const toAccount = (r: AccountRow): AccountRecord => ({
   lastCheckAt: dateOrNull(r.last_check_at),
   lastError: r.last_error,
   lastChosenAt: dateOrNull(r.last_chosen_at),
+  lastFailureAt: dateOrNull(r.last_failure_at),
+  dailyCap: r.daily_cap,
   createdAt: date(r.created_at),
   updatedAt: date(r.updated_at),
 });
@@ -53,6 +57,8 @@ const COLUMNS = {
   lastCheckAt: 'last_check_at',
   lastError: 'last_error',
   lastChosenAt: 'last_chosen_at',
+  lastFailureAt: 'last_failure_at',
+  dailyCap: 'daily_cap',
 };
 
 export class SqliteAccounts implements AccountsRepo {
@@ -63,10 +69,10 @@ export class SqliteAccounts implements AccountsRepo {
     const now = Date.now();
     this.db
       .prepare(
-        `INSERT INTO accounts (id, provider, name, credentials, quota_limit, quota_used, created_at, updated_at)
-         VALUES (@id, @provider, @name, @credentials, @quotaLimit, @quotaUsed, @now, @now)`,
+        `INSERT INTO accounts (id, provider, name, credentials, quota_limit, quota_used, daily_cap, created_at, updated_at)
+         VALUES (@id, @provider, @name, @credentials, @quotaLimit, @quotaUsed, @dailyCap, @now, @now)`,
       )
-      .run({ ...input, id, now });
+      .run({ ...input, dailyCap: input.dailyCap ?? null, id, now });
     const created = await this.findById(id);
     if (!created) throw new Error('account vanished right after insert');
     return created;

@@ -1,7 +1,20 @@
 import type Database from 'better-sqlite3';
 import { newId } from '../../core/ids';
-import type { BackupInfo, BackupState, FilePatch, FileRecord, FileSort, FileState, FilesRepo, NewFile, Page, PageQuery } from '../types';
-import { date, dateOrNull, likeContains, ms, setClause } from './rows';
+import {
+  type BackupInfo,
+  type BackupState,
+  type FilePatch,
+  type FileRecord,
+  type FileSort,
+  type FileState,
+  type FilesRepo,
+  IN_FLIGHT_STATES,
+  LIVE_STATES,
+  type NewFile,
+  type Page,
+  type PageQuery,
+} from '../types';
+import { date, dateOrNull, likeContains, ms, msOrNull, setClause } from './rows';
 
 interface FileRow {
   id: string;
@@ -15,6 +28,9 @@ interface FileRow {
   remote_id: string | null;
   committed: number;
   upload_session: string | null;
+  upload_token_hash: string | null;
+  upload_expires_at: number | null;
+  placed_at: number | null;
   backup_state: BackupState;
   backup_attempts: number;
   backup_last_error: string | null;
@@ -39,6 +55,9 @@ const toFile = (r: FileRow): FileRecord => ({
   remoteId: r.remote_id,
   committed: r.committed,
   uploadSession: r.upload_session,
+  uploadTokenHash: r.upload_token_hash,
+  uploadExpiresAt: dateOrNull(r.upload_expires_at),
+  placedAt: dateOrNull(r.placed_at),
   backup: {
     state: r.backup_state,
     attempts: r.backup_attempts,
@@ -59,9 +78,16 @@ const FILE_COLUMNS = {
   state: 'state',
   accountId: 'account_id',
   remoteId: 'remote_id',
+  committed: 'committed',
   uploadSession: 'upload_session',
+  uploadTokenHash: 'upload_token_hash',
+  uploadExpiresAt: 'upload_expires_at',
+  placedAt: 'placed_at',
   deletedAt: 'deleted_at',
 };
+
+/** `IN (…)` list of string literals for fixed, internal state sets (never user input). */
+const sqlList = (values: readonly string[]): string => values.map((v) => `'${v}'`).join(', ');
 
 const BACKUP_COLUMNS: Record<keyof BackupInfo, string> = {
   state: 'backup_state',
@@ -96,10 +122,25 @@ export class SqliteFiles implements FilesRepo {
     const id = newId();
     this.db
       .prepare(
-        `INSERT INTO files (id, owner_id, name, size, mime_type, state, account_id, committed, backup_state, created_at, updated_at)
-         VALUES (@id, @ownerId, @name, @size, @mimeType, 'pending', @accountId, 0, @backupState, @now, @now)`,
+        `INSERT INTO files (id, owner_id, name, size, mime_type, state, account_id, committed, backup_state,
+           upload_session, upload_token_hash, upload_expires_at, placed_at, created_at, updated_at)
+         VALUES (@id, @ownerId, @name, @size, @mimeType, 'pending', @accountId, 0, @backupState,
+           @uploadSession, @uploadTokenHash, @uploadExpiresAt, @placedAt, @now, @now)`,
       )
-      .run({ ...input, id, now });
+      .run({
+        id,
+        now,
+        ownerId: input.ownerId,
+        name: input.name,
+        size: input.size,
+        mimeType: input.mimeType,
+        accountId: input.accountId,
+        backupState: input.backupState,
+        uploadSession: input.uploadSession ?? null,
+        uploadTokenHash: input.uploadTokenHash ?? null,
+        uploadExpiresAt: msOrNull(input.uploadExpiresAt),
+        placedAt: msOrNull(input.placedAt),
+      });
     const created = await this.findById(id);
     if (!created) throw new Error('file vanished right after insert');
     return created;
@@ -181,5 +222,38 @@ export class SqliteFiles implements FilesRepo {
       .all() as Array<{ state: BackupState; n: number }>;
     for (const row of rows) counts[row.state] = row.n;
     return counts;
+  }
+
+  async listAbandonedUploads(now: Date, limit: number): Promise<string[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT id FROM files WHERE state IN (${sqlList(IN_FLIGHT_STATES)}) AND upload_expires_at < @now
+         ORDER BY upload_expires_at ASC LIMIT @limit`,
+      )
+      .all({ now: ms(now), limit }) as Array<{ id: string }>;
+    return rows.map((r) => r.id);
+  }
+
+  async placedBytesSince(since: Date): Promise<Record<string, number>> {
+    const rows = this.db
+      .prepare(
+        `SELECT account_id AS accountId, SUM(size) AS bytes FROM files
+         WHERE account_id IS NOT NULL AND placed_at >= @since AND state IN (${sqlList(LIVE_STATES)})
+         GROUP BY account_id`,
+      )
+      .all({ since: ms(since) }) as Array<{ accountId: string; bytes: number }>;
+    return Object.fromEntries(rows.map((r) => [r.accountId, r.bytes]));
+  }
+
+  async countLiveOnAccount(accountId: string): Promise<number> {
+    const row = this.db
+      .prepare(`SELECT COUNT(*) AS n FROM files WHERE account_id = ? AND deleted_at IS NULL AND state IN (${sqlList(LIVE_STATES)})`)
+      .get(accountId) as { n: number };
+    return row.n;
+  }
+
+  async detachAccount(accountId: string): Promise<number> {
+    return this.db.prepare('UPDATE files SET account_id = NULL, updated_at = @now WHERE account_id = @accountId').run({ accountId, now: Date.now() })
+      .changes;
   }
 }

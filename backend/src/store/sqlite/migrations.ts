@@ -105,6 +105,16 @@ const MIGRATIONS: string[] = [
   CREATE INDEX audit_at ON audit_events(at);
   CREATE INDEX audit_actor ON audit_events(actor_id, at);
   `,
+  // 2: the pool and resumable uploads.
+  `
+  ALTER TABLE accounts ADD COLUMN last_failure_at INTEGER;
+  ALTER TABLE accounts ADD COLUMN daily_cap INTEGER;
+  ALTER TABLE files ADD COLUMN upload_token_hash TEXT;
+  ALTER TABLE files ADD COLUMN upload_expires_at INTEGER;
+  ALTER TABLE files ADD COLUMN placed_at INTEGER;
+  CREATE INDEX files_account ON files(account_id, placed_at);
+  CREATE INDEX files_upload_expiry ON files(state, upload_expires_at);
+  `,
 ];
 
 export function migrate(db: Database.Database): number {
