@@ -73,6 +73,11 @@ export const envSchema = z
     GOOGLE_OAUTH_TOKEN_URL: withDefault(z.url(), 'https://oauth2.googleapis.com/token'),
     GOOGLE_OAUTH_AUTH_URL: withDefault(z.url(), 'https://accounts.google.com/o/oauth2/v2/auth'),
     FRONTEND_DIST_DIR: optional(z.string().min(1)),
+    // Unlike the others, an empty value here means something: no local pool member.
+    LOCAL_STORAGE_DIR: z.string().optional(),
+    UPLOAD_EXPIRY_SECONDS: withDefault(integer(60, 30 * 24 * 3600), String(24 * 3600)),
+    GOOGLE_DAILY_CAP_BYTES: withDefault(integer(0, Number.MAX_SAFE_INTEGER), String(750 * 1000 ** 3)),
+    HEALTH_CHECK_INTERVAL_SECONDS: withDefault(integer(0, 24 * 3600), '300'),
   })
   .superRefine((env, ctx) => {
     const pairs: Array<[keyof typeof env, keyof typeof env]> = [
@@ -119,6 +124,14 @@ export interface Config {
   } | undefined;
   googleEndpoints: { apiRootUrl: string; tokenUrl: string; authUrl: string };
   frontendDistDir: string;
+  /** Directory of the embedded local pool member; null when LOCAL_STORAGE_DIR is set to empty (no local member). */
+  localStorageDir: string | null;
+  /** An upload with no activity for this long is abandoned and its reservations freed. */
+  uploadExpiryMs: number;
+  /** Default daily upload cap of a new Google Drive account. */
+  googleDailyCapBytes: number;
+  /** How often every pool member's health and quota are checked; 0 turns the periodic check off. */
+  healthCheckIntervalMs: number;
 }
 
 export interface ResolvedConfig extends Config {
@@ -177,5 +190,14 @@ export function loadConfig(source: NodeJS.ProcessEnv, cwd = process.cwd()): Conf
         : undefined,
     googleEndpoints: endpoints,
     frontendDistDir: env.FRONTEND_DIST_DIR !== undefined ? path.resolve(cwd, env.FRONTEND_DIST_DIR) : DEFAULT_FRONTEND_DIST,
+    localStorageDir:
+      env.LOCAL_STORAGE_DIR === undefined
+        ? path.join(path.resolve(cwd, env.DATA_DIR), 'storage')
+        : env.LOCAL_STORAGE_DIR.trim() === ''
+          ? null
+          : path.resolve(cwd, env.LOCAL_STORAGE_DIR),
+    uploadExpiryMs: env.UPLOAD_EXPIRY_SECONDS * 1000,
+    googleDailyCapBytes: env.GOOGLE_DAILY_CAP_BYTES,
+    healthCheckIntervalMs: env.HEALTH_CHECK_INTERVAL_SECONDS * 1000,
   };
 }

@@ -36,6 +36,23 @@ describe('loadConfig', () => {
     expect(config.googleEndpoints.tokenUrl).toBe('https://oauth2.googleapis.com/token');
   });
 
+  it('places the local pool member in DATA_DIR/storage unless LOCAL_STORAGE_DIR says otherwise; empty turns it off', () => {
+    expect(loadConfig({}, '/srv/app').localStorageDir).toBe('/srv/app/data/storage');
+    expect(loadConfig({ DATA_DIR: '/var/ddx' }, '/srv/app').localStorageDir).toBe('/var/ddx/storage');
+    expect(loadConfig({ LOCAL_STORAGE_DIR: 'disk' }, '/srv/app').localStorageDir).toBe('/srv/app/disk');
+    expect(loadConfig({ LOCAL_STORAGE_DIR: '' }, '/srv/app').localStorageDir).toBeNull();
+  });
+
+  it('reads upload expiry, the Google daily cap and the health-check interval', () => {
+    expect(loadConfig({})).toMatchObject({ uploadExpiryMs: 86_400_000, googleDailyCapBytes: 750e9, healthCheckIntervalMs: 300_000 });
+    expect(loadConfig({ UPLOAD_EXPIRY_SECONDS: '120', GOOGLE_DAILY_CAP_BYTES: '5', HEALTH_CHECK_INTERVAL_SECONDS: '0' })).toMatchObject({
+      uploadExpiryMs: 120_000,
+      googleDailyCapBytes: 5,
+      healthCheckIntervalMs: 0,
+    });
+    expect(problems({ UPLOAD_EXPIRY_SECONDS: '5' })[0]).toMatch(/^UPLOAD_EXPIRY_SECONDS/);
+  });
+
   it('treats empty values as unset', () => {
     expect(loadConfig({ PORT: '', MONGODB_URI: '' }).port).toBe(8080);
   });
