@@ -70,7 +70,21 @@ export class TooManyRequestsError extends AppError {
 }
 
 export class ServiceUnavailableError extends AppError {
+  constructor(code: string, message: string, retryAfterSeconds?: number) {
+    super(503, code, message, retryAfterSeconds === undefined ? undefined : { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) });
+  }
+}
+
+/** No pool member can take the bytes (507, RFC 4918). */
+export class InsufficientStorageError extends AppError {
+  constructor(message = 'No storage account has room for this file right now') {
+    super(507, 'insufficient_storage', message);
+  }
+}
+
+/** A pool member or other upstream failed in a way the client cannot fix (502). */
+export class BadGatewayError extends AppError {
   constructor(code: string, message: string) {
-    super(503, code, message);
+    super(502, code, message);
   }
 }

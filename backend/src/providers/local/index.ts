@@ -204,6 +204,9 @@ function mapFsError(err: unknown, notFoundMessage = 'Not found'): ProviderError 
     case 'EACCES':
     case 'EPERM':
     case 'EROFS':
+    case 'ENOTDIR':
+    case 'EISDIR':
+    case 'ENAMETOOLONG':
       return new PermanentError(`Cannot write to the storage directory: ${message}`, { cause: err });
     default:
       return new TransientError(message, { cause: err });
