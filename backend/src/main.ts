@@ -2,7 +2,7 @@ import http from 'node:http';
 import { ConfigError, loadConfig } from './config/env';
 import { resolveSecrets } from './config/secrets';
 import { createLogger, type Logger } from './core/logger';
-import { createApp } from './http/app';
+import { type App, type AppDeps, createApp } from './http/app';
 import { openStore } from './store';
 import type { MetadataStore } from './store/types';
 
@@ -14,24 +14,31 @@ const TOKEN_SWEEP_MS = 60 * 60 * 1000;
 export interface RunningServer {
   server: http.Server;
   store: MetadataStore;
+  app: App;
   url: string;
   stop(): Promise<void>;
 }
 
-/** Starts the gateway: config → secrets → store → first admin → HTTP. Used by main and by tests. */
-export async function startServer(env: NodeJS.ProcessEnv, logger?: Logger): Promise<RunningServer> {
+/** What tests may swap in; production uses the defaults. */
+export type ServerOptions = { logger?: Logger } & Partial<Pick<AppDeps, 'clock' | 'retryPolicy' | 'breaker' | 'events'>>;
+
+/** Starts the gateway: config → secrets → store → first admin → pool → HTTP. Used by main and by tests. */
+export async function startServer(env: NodeJS.ProcessEnv, options: ServerOptions = {}): Promise<RunningServer> {
+  const { logger, ...overrides } = options;
   const config = resolveSecrets(loadConfig(env));
   const log = logger ?? createLogger(config.logLevel);
   const store = await openStore(config);
   let shuttingDown = false;
-  const app = createApp({ config, store, logger: log, isShuttingDown: () => shuttingDown });
+  const app = createApp({ config, store, logger: log, isShuttingDown: () => shuttingDown, ...overrides });
 
   if (config.admin) {
     const outcome = await app.auth.ensureFirstAdmin(config.admin.email, config.admin.password);
     if (outcome !== 'exists') log.info({ email: config.admin.email, outcome }, 'first admin ready');
   }
+  await app.accounts.ensureEmbeddedMember(config.localStorageDir);
 
   const server = http.createServer(app.express);
+  server.on('upgrade', (req, socket, head) => app.handleUpgrade(req, socket, head));
   server.headersTimeout = 60_000;
   server.requestTimeout = 0; // uploads and downloads may legitimately take hours
   await new Promise<void>((resolve, reject) => {
@@ -42,6 +49,7 @@ export async function startServer(env: NodeJS.ProcessEnv, logger?: Logger): Prom
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   log.info({ url, store: store.kind, dataDir: config.dataDir }, 'DirectDriveX gateway listening');
+  app.startBackground();
 
   const sweep = setInterval(() => {
     store.refreshTokens.deleteExpired(new Date()).then(
@@ -56,6 +64,7 @@ export async function startServer(env: NodeJS.ProcessEnv, logger?: Logger): Prom
     stopping ??= (async () => {
       shuttingDown = true;
       clearInterval(sweep);
+      await app.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
@@ -66,7 +75,7 @@ export async function startServer(env: NodeJS.ProcessEnv, logger?: Logger): Prom
     })();
     return stopping;
   };
-  return { server, store, url, stop };
+  return { server, store, app, url, stop };
 }
 
 async function main(): Promise<void> {

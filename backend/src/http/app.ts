@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import cookieParser from 'cookie-parser';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
@@ -12,7 +14,20 @@ import { TokenService } from '../auth/tokens';
 import { type Clock, systemClock } from '../core/clock';
 import { NotFoundError } from '../core/errors';
 import type { Logger } from '../core/logger';
+import { accountRoutes } from '../admin/accounts-routes';
+import { AccountsService } from '../pool/accounts-service';
+import { Allocator } from '../pool/allocator';
+import type { BreakerPolicy } from '../pool/circuit-breaker';
+import { GoogleConnect } from '../pool/google-connect';
+import { PoolHealth } from '../pool/health';
+import { createProviderFactory } from '../pool/provider-factory';
+import { AccountRegistry, type ProviderFactory } from '../pool/registry';
+import type { RetryPolicy } from '../providers/retry';
+import { type EventBus, InProcessEventBus } from '../realtime/event-bus';
 import type { MetadataStore } from '../store/types';
+import { uploadRoutes } from '../uploads/routes';
+import { UploadService } from '../uploads/service';
+import { UploadSocketServer } from '../uploads/ws-handler';
 import { apiNotFound, errorHandler } from './error-handler';
 import { healthRoutes } from './health';
 import { requestContext } from './request-context';
@@ -28,12 +43,30 @@ export interface AppDeps {
   throttlePolicy?: ThrottlePolicy;
   /** Set by the server during shutdown so /readyz turns 503 and load balancers drain us. */
   isShuttingDown?: () => boolean;
+  events?: EventBus;
+  /** Tests shrink the waits between retries of pool members. */
+  retryPolicy?: RetryPolicy;
+  breaker?: BreakerPolicy;
+  providerFactory?: ProviderFactory;
 }
 
 export interface App {
   express: Express;
   auth: AuthService;
+  uploads: UploadService;
+  accounts: AccountsService;
+  health: PoolHealth;
+  events: EventBus;
+  /** WebSocket upgrades (`/ws_api/upload/<id>`); anything else is refused. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Background work of a serving process: pool health checks and the abandoned-upload sweep. */
+  startBackground(): void;
+  /** Stops background work and closes open sockets. */
+  close(): Promise<void>;
 }
+
+/** How often abandoned uploads are looked for (their expiry itself is UPLOAD_EXPIRY_SECONDS). */
+const UPLOAD_SWEEP_MS = 60_000;
 
 /** Assembles the Express app from its parts. No listening, no process-level state: tests build many. */
 export function createApp(deps: AppDeps): App {
@@ -43,6 +76,54 @@ export function createApp(deps: AppDeps): App {
   const throttle = new LoginThrottle(clock, deps.throttlePolicy ?? DEFAULT_THROTTLE);
   const auth = new AuthService({ store, tokens, throttle, clock, logger, defaultQuota: config.defaultUserQuotaBytes });
   const passport = createPassport(config, config.jwtSecret, store.users);
+
+  const events = deps.events ?? new InProcessEventBus((err) => logger.error({ err }, 'event listener failed'));
+  const registry = new AccountRegistry({
+    store,
+    masterKey: config.masterKey,
+    factory:
+      deps.providerFactory ??
+      createProviderFactory({
+        googleEndpoints: config.googleEndpoints,
+        spoolDir: path.join(config.dataDir, 'spool'),
+        ...(deps.retryPolicy ? { retry: deps.retryPolicy } : {}),
+      }),
+  });
+  const health = new PoolHealth({ store, registry, clock, logger, events, ...(deps.breaker ? { breaker: deps.breaker } : {}) });
+  const allocator = new Allocator({ store, registry, health, clock, logger });
+  const accounts = new AccountsService({
+    store,
+    registry,
+    health,
+    clock,
+    logger,
+    masterKey: config.masterKey,
+    googleDailyCapBytes: config.googleDailyCapBytes,
+  });
+  const googleConnect = new GoogleConnect({
+    config: config.google && {
+      clientId: config.google.clientId,
+      clientSecret: config.google.clientSecret,
+      tokenUrl: config.google.tokenUrl,
+      authUrl: config.google.authUrl,
+      redirectUri: `${config.publicUrl}/api/v1/admin/accounts/google/callback`,
+    },
+    jwtSecret: config.jwtSecret,
+    accounts,
+    clock,
+  });
+  const uploads = new UploadService({
+    store,
+    allocator,
+    registry,
+    health,
+    events,
+    clock,
+    logger,
+    uploadExpiryMs: config.uploadExpiryMs,
+    initialBackupState: () => 'disabled',
+  });
+  const sockets = new UploadSocketServer({ uploads, logger });
 
   const app = express();
   app.disable('x-powered-by');
@@ -65,16 +146,44 @@ export function createApp(deps: AppDeps): App {
   app.use(healthRoutes({ store, isShuttingDown: deps.isShuttingDown ?? (() => false) }));
 
   const api = express.Router();
+  // Before the body parsers: upload bodies are file bytes and must stream.
+  api.use('/v1/upload', uploadRoutes({ uploads, passport, logger }));
   api.use(express.json({ limit: JSON_BODY_LIMIT }));
   api.use(express.urlencoded({ extended: false, limit: JSON_BODY_LIMIT, parameterLimit: 50 }));
   api.use(cookieParser());
   api.use('/v1/auth', authRoutes({ auth, passport, config, logger }));
+  api.use('/v1/admin/accounts', accountRoutes({ accounts, google: googleConnect, passport, logger }));
   api.use(apiNotFound);
   app.use('/api', api);
 
   serveFrontend(app, config.frontendDistDir, logger);
   app.use(errorHandler);
-  return { express: app, auth };
+
+  let sweep: NodeJS.Timeout | undefined;
+  return {
+    express: app,
+    auth,
+    uploads,
+    accounts,
+    health,
+    events,
+    handleUpgrade(req, socket, head) {
+      if (sockets.handles(req.url)) return sockets.handleUpgrade(req, socket, head);
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    },
+    startBackground() {
+      health.start(config.healthCheckIntervalMs);
+      sweep ??= setInterval(() => {
+        uploads.expireAbandoned().catch((err: unknown) => logger.error({ err }, 'abandoned-upload sweep failed'));
+      }, UPLOAD_SWEEP_MS);
+      sweep.unref();
+    },
+    async close() {
+      if (sweep) clearInterval(sweep);
+      await health.stop();
+      await sockets.close();
+    },
+  };
 }
 
 /**

@@ -176,7 +176,7 @@ export interface FilesRepo {
   /** Only files not deleted; `q` matches a substring of the name. */
   listByOwner(query: PageQuery & { ownerId: string; q?: string; sort?: FileSort }): Promise<Page<FileRecord>>;
   update(id: string, patch: FilePatch): Promise<FileRecord | null>;
-  /** Atomic compare-and-set of the committed offset: succeeds only if it is still `from`. */
+  /** Atomic compare-and-set of the committed offset: succeeds only if it is still `from` and the upload is in flight. */
   advanceCommitted(id: string, from: number, to: number): Promise<boolean>;
   /** Atomic: moves `state` to `to` only if it is currently one of `from`. */
   transitionState(id: string, from: FileState[], to: FileState): Promise<boolean>;

@@ -182,6 +182,8 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await store.files.transitionState(f.id, ['complete'], 'failed')).toBe(false);
         expect(await store.files.transitionState(f.id, ['pending', 'uploading'], 'complete')).toBe(true);
         expect((await store.files.findById(f.id))?.state).toBe('complete');
+        // A finished (or cancelled) upload's offset no longer moves.
+        expect(await store.files.advanceCommitted(f.id, 8, 10)).toBe(false);
       });
 
       it('lets one worker claim a backup; re-claims only after the lease lapses or a failure is due', async () => {

@@ -258,7 +258,10 @@ export class MongoFiles implements FilesRepo {
   }
 
   async advanceCommitted(id: string, from: number, to: number): Promise<boolean> {
-    const result = await this.models.files.updateOne({ _id: id, committed: from }, { $set: { committed: to, updatedAt: new Date() } });
+    const result = await this.models.files.updateOne(
+      { _id: id, committed: from, state: { $in: [...IN_FLIGHT_STATES] } },
+      { $set: { committed: to, updatedAt: new Date() } },
+    );
     return result.matchedCount === 1;
   }
 

@@ -181,7 +181,10 @@ export class SqliteFiles implements FilesRepo {
   async advanceCommitted(id: string, from: number, to: number): Promise<boolean> {
     return (
       this.db
-        .prepare('UPDATE files SET committed = @to, updated_at = @now WHERE id = @id AND committed = @from')
+        .prepare(
+          `UPDATE files SET committed = @to, updated_at = @now
+           WHERE id = @id AND committed = @from AND state IN (${sqlList(IN_FLIGHT_STATES)})`,
+        )
         .run({ id, from, to, now: Date.now() }).changes === 1
     );
   }
