@@ -16,8 +16,12 @@ export abstract class ProviderError extends Error {
 /** Slow down: retry after `retryAfterMs` (Drive 403 rate limits, 429). */
 export class RateLimitedError extends ProviderError {
   readonly retryable = true;
-  constructor(readonly retryAfterMs: number, message = 'Rate limited by the storage provider') {
-    super(message);
+  constructor(
+    readonly retryAfterMs: number,
+    message = 'Rate limited by the storage provider',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
   }
 }
 
