@@ -1,6 +1,7 @@
 import { type Request, Router } from 'express';
 import { z } from 'zod';
 import { type Authenticator, requireAuth, requireRole } from '../auth/passport';
+import { AppError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { parse } from '../http/validate';
 import { addAccountBody, type AccountsService, type Actor, patchAccountBody } from '../pool/accounts-service';
@@ -31,10 +32,10 @@ export function accountRoutes(deps: { accounts: AccountsService; google: GoogleC
       const account = await google.finish({ code: pick('code'), state: pick('state'), error: pick('error') }, req.ip ?? null);
       res.redirect(302, `/admin/accounts?connected=${encodeURIComponent(account.id)}`);
     } catch (err) {
-      const code = (err as { code?: unknown }).code;
+      // Only a code goes into the link: a message there would let anyone put words on the admin page.
+      const code = err instanceof AppError ? err.code : 'connect_failed';
       deps.logger.warn({ err }, 'connecting a Google account failed');
-      const params = new URLSearchParams({ error: typeof code === 'string' ? code : 'connect_failed', message: err instanceof Error ? err.message : 'failed' });
-      res.redirect(302, `/admin/accounts?${params.toString()}`);
+      res.redirect(302, `/admin/accounts?${new URLSearchParams({ error: code }).toString()}`);
     }
   });
 

@@ -86,6 +86,7 @@ export function createApp(deps: AppDeps): App {
       createProviderFactory({
         googleEndpoints: config.googleEndpoints,
         spoolDir: path.join(config.dataDir, 'spool'),
+        logger,
         ...(deps.retryPolicy ? { retry: deps.retryPolicy } : {}),
       }),
   });

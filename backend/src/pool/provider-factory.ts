@@ -1,26 +1,44 @@
 import path from 'node:path';
+import type { Logger } from '../core/logger';
+import { GoogleDriveProvider } from '../providers/gdrive';
 import { LocalDiskProvider } from '../providers/local';
 import type { RetryPolicy } from '../providers/retry';
 import type { StorageProvider } from '../providers/types';
+import { WebDavProvider } from '../providers/webdav';
 import type { AccountCredentials } from './credentials';
 import type { ProviderFactory } from './registry';
 
 export interface ProviderEnvironment {
   googleEndpoints: { apiRootUrl: string; tokenUrl: string };
-  /** Where WebDAV members spool chunks until the one PUT (a folder per account). */
+  /** Where WebDAV members spool chunks until their one PUT; each member gets a folder of its own. */
   spoolDir: string;
   retry?: RetryPolicy;
+  logger?: Logger;
 }
 
-/** The adapters for every kind of pool member, configured from the environment. */
+/** Builds the adapter for a pool member from its (opened) credentials and the process environment. */
 export function createProviderFactory(env: ProviderEnvironment): ProviderFactory {
+  const retry = env.retry ? { retry: env.retry } : {};
   return (account, value: AccountCredentials): StorageProvider => {
     switch (value.provider) {
       case 'local':
         return new LocalDiskProvider(value.credentials.path);
       case 'gdrive':
+        return new GoogleDriveProvider({
+          credentials: value.credentials,
+          endpoints: env.googleEndpoints,
+          ...retry,
+          ...(env.logger ? { logger: env.logger.child({ accountId: account.id }) } : {}),
+        });
       case 'webdav':
-        throw new Error(`${value.provider} members are not wired yet (${path.join(env.spoolDir, account.id)})`);
+        return new WebDavProvider({
+          url: value.credentials.url,
+          username: value.credentials.username,
+          password: value.credentials.password,
+          root: value.credentials.root,
+          spoolDir: path.join(env.spoolDir, account.id),
+          ...retry,
+        });
     }
   };
 }

@@ -16,16 +16,27 @@ export class UploadHashes {
     return this.states.get(fileId)?.offset === offset;
   }
 
-  /** Adds bytes that start at `offset`; a gap or overlap makes the running hash useless, so it is dropped. */
-  add(fileId: string, offset: number, bytes: Buffer): void {
+  /**
+   * Hashes `bytes` (starting at `offset`) before the member has said how many
+   * of them it keeps, so hashing overlaps the upload instead of following it.
+   * The returned function settles it: called with the number of bytes kept, it
+   * rolls the hash back to those when fewer were kept.
+   */
+  speculate(fileId: string, offset: number, bytes: Buffer): (kept: number) => void {
     if (!this.covers(fileId, offset)) {
       this.states.delete(fileId);
-      return;
+      return () => undefined;
     }
-    const state = this.states.get(fileId);
-    if (!state) return;
+    const state = this.states.get(fileId)!;
+    const before = state.hash.copy();
     state.hash.update(bytes);
-    state.offset += bytes.length;
+    state.offset = offset + bytes.length;
+    return (kept) => {
+      if (kept >= bytes.length || this.states.get(fileId) !== state) return;
+      before.update(bytes.subarray(0, Math.max(0, kept)));
+      state.hash = before;
+      state.offset = offset + Math.max(0, kept);
+    };
   }
 
   /** The hex digest if the running hash covers all `size` bytes; the state is dropped either way. */

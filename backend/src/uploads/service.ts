@@ -209,16 +209,23 @@ export class UploadService {
     while (pos < end || (bytes.length === 0 && cursor.remoteId === null)) {
       let committed: number;
       let remoteId: string | undefined;
+      const sending = bytes.subarray(pos - offset);
+      const reply = provider.writeChunk(file.uploadSession, pos, sending);
+      // Hash while the bytes travel: one turn of the event loop lets the request hit the socket first.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const settleHash = this.hashes.speculate(file.id, pos, sending);
       try {
-        ({ committed, remoteId } = await provider.writeChunk(file.uploadSession, pos, bytes.subarray(pos - offset)));
+        ({ committed, remoteId } = await reply);
       } catch (err) {
         if (err instanceof OffsetMismatchError && err.committed > pos && err.committed <= end) {
           // The member already had some of these bytes (a reply was lost): count them and go on.
           committed = err.committed;
         } else {
+          settleHash(0);
           throw await this.recoverFromWriteError(cursor, pos, err);
         }
       }
+      settleHash(committed - pos);
       if (committed > end || committed < pos) {
         await this.resetCommitted(file, committed);
         throw resync(committed);
@@ -228,7 +235,6 @@ export class UploadService {
         continue;
       }
       stalled = 0;
-      this.hashes.add(file.id, pos, bytes.subarray(pos - offset, committed - offset));
       await this.advance(cursor, pos, committed);
       pos = committed;
       if (remoteId !== undefined) cursor.remoteId = remoteId;

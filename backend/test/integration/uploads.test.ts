@@ -298,7 +298,7 @@ describe('HTTP PUT uploads', () => {
     const { token } = await newUser(gw, 'put@example.com');
     const data = randomBytes(2 * CHUNK + 3);
     const init = (await initiate(gw, token, 'p.bin', data.length)).body;
-    const res = await fetch(`${gw.url}/api/v1/upload/${init.fileId}`, { method: 'PUT', headers: { 'X-Upload-Token': init.uploadToken }, body: data });
+    const res = await fetch(`${gw.url}/api/v1/upload/${init.fileId}`, { method: 'PUT', headers: { 'X-Upload-Token': init.uploadToken }, body: new Uint8Array(data) });
     expect(res.status).toBe(201);
     const body = (await res.json()) as { file: { sha256: string; state: string } };
     expect(body.file).toMatchObject({ state: 'complete', sha256: sha(data) });
@@ -311,7 +311,7 @@ describe('HTTP PUT uploads', () => {
     const data = randomBytes(CHUNK + 1000);
     const init = (await initiate(gw, token, 'r.bin', data.length)).body;
     const put = (range: string, body?: Buffer, auth: Record<string, string> = { Authorization: `Bearer ${token}` }) =>
-      fetch(`${gw.url}/api/v1/upload/${init.fileId}`, { method: 'PUT', headers: { 'Content-Range': range, ...auth }, ...(body ? { body } : {}) });
+      fetch(`${gw.url}/api/v1/upload/${init.fileId}`, { method: 'PUT', headers: { 'Content-Range': range, ...auth }, ...(body ? { body: new Uint8Array(body) } : {}) });
     const total = data.length;
 
     const query = await put(`bytes */${total}`);

@@ -30,6 +30,12 @@ export interface AttemptOptions {
   onMessage?: (message: ServerMessage) => void;
   /** How many chunks may sit unsent in the socket's buffer. */
   window?: number;
+  /**
+   * Frames with an all-zero masking key, which ws neither applies nor undoes:
+   * the benchmark's client then costs little CPU on the machine it shares with
+   * the gateway. RFC 6455 wants unpredictable keys from browsers; tests keep the default.
+   */
+  zeroMask?: boolean;
 }
 
 export type AttemptResult =
@@ -44,6 +50,7 @@ export function uploadAttempt(options: AttemptOptions): Promise<AttemptResult> {
   return new Promise((resolve) => {
     const ws = new WebSocket(`${options.wsBase}/ws_api/upload/${options.fileId}?token=${encodeURIComponent(options.token)}`, {
       perMessageDeflate: false,
+      ...(options.zeroMask ? { generateMask: (mask: Buffer) => void mask.fill(0) } : {}),
     });
     const messages: ServerMessage[] = [];
     let readyOffset: number | null = null;

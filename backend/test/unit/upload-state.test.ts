@@ -10,17 +10,26 @@ describe('UploadHashes', () => {
   it('hashes bytes committed in order, in any piece sizes', () => {
     const hashes = new UploadHashes();
     const data = randomBytes(1000);
-    hashes.add('f', 0, data.subarray(0, 10));
-    hashes.add('f', 10, data.subarray(10, 999));
-    hashes.add('f', 999, data.subarray(999));
+    hashes.speculate('f', 0, data.subarray(0, 10))(10);
+    hashes.speculate('f', 10, data.subarray(10, 999))(989);
+    hashes.speculate('f', 999, data.subarray(999))(1);
     expect(hashes.take('f', 1000)).toBe(sha(data));
     expect(hashes.take('f', 1000)).toBeNull();
   });
 
+  it('rolls a speculative update back to what the member kept', () => {
+    const hashes = new UploadHashes();
+    const data = randomBytes(600);
+    hashes.speculate('f', 0, data.subarray(0, 400))(256); // a partial commit keeps 256 bytes
+    hashes.speculate('f', 256, data.subarray(256, 600))(0); // a failed write keeps none
+    hashes.speculate('f', 256, data.subarray(256, 600))(344);
+    expect(hashes.take('f', 600)).toBe(sha(data));
+  });
+
   it('gives up on a gap (a resume it did not see) instead of returning a wrong digest', () => {
     const hashes = new UploadHashes();
-    hashes.add('f', 0, Buffer.from('abc'));
-    hashes.add('f', 5, Buffer.from('xyz'));
+    hashes.speculate('f', 0, Buffer.from('abc'))(3);
+    hashes.speculate('f', 5, Buffer.from('xyz'))(3);
     expect(hashes.take('f', 8)).toBeNull();
     expect(hashes.covers('g', 10)).toBe(false);
   });
