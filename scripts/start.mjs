@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GATEWAY_RUNTIME_ENV } from './runtime-env.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const backendEntry = path.join(root, 'backend', 'dist', 'main.js');
@@ -18,6 +19,7 @@ if (!existsSync(backendEntry) || !existsSync(frontendIndex)) {
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
 
-const child = spawn(process.execPath, [backendEntry], { cwd: root, stdio: 'inherit' });
+// The operator's own settings win over ours.
+const child = spawn(process.execPath, [backendEntry], { cwd: root, stdio: 'inherit', env: { ...GATEWAY_RUNTIME_ENV, ...process.env } });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -1,0 +1,1 @@
+export declare const GATEWAY_RUNTIME_ENV: Readonly<Record<string, string>>;
