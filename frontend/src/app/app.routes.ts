@@ -1,4 +1,5 @@
 import type { Routes } from '@angular/router';
+import { adminGuard } from './core/admin/admin.guard';
 import { authGuard, guestGuard } from './core/auth/auth.guard';
 
 export const routes: Routes = [
@@ -20,6 +21,12 @@ export const routes: Routes = [
     title: 'Dashboard · DirectDriveX',
     canActivate: [authGuard],
     loadComponent: () => import('./pages/dashboard/dashboard').then((m) => m.DashboardPage),
+  },
+  {
+    path: 'admin/accounts',
+    title: 'Storage accounts · DirectDriveX',
+    canActivate: [authGuard, adminGuard],
+    loadComponent: () => import('./pages/admin/accounts/accounts').then((m) => m.AccountsPage),
   },
   {
     path: 'auth/callback',

@@ -3,7 +3,7 @@ import { TestBed } from '@angular/core/testing';
 import { Router } from '@angular/router';
 import { App } from './app';
 import { AuthService, REFRESH_TOKEN_KEY } from './core/auth/auth.service';
-import { flushMicrotasks, signIn, setUpAuthTesting } from './core/auth/testing';
+import { flushMicrotasks, signIn, setUpAuthTesting, USER } from './core/auth/testing';
 
 describe('App shell', () => {
   let http: HttpTestingController;
@@ -24,6 +24,21 @@ describe('App shell', () => {
     await fixture.whenStable();
     expect(el.querySelector('header')?.textContent).toContain('a@example.com');
     expect(el.querySelector('[data-testid=logout]')?.textContent?.trim()).toBe('Log out');
+  });
+
+  it('links to the storage accounts only for admins', async () => {
+    const fixture = TestBed.createComponent(App);
+    const el = fixture.nativeElement as HTMLElement;
+    await signIn(TestBed.inject(AuthService), http);
+    await fixture.whenStable();
+    expect(el.querySelector('nav a[href="/dashboard"]')).not.toBeNull();
+    expect(el.querySelector('[data-testid=nav-admin-accounts]')).toBeNull();
+
+    await signIn(TestBed.inject(AuthService), http, { ...USER, role: 'admin' });
+    await fixture.whenStable();
+    const link = el.querySelector<HTMLAnchorElement>('[data-testid=nav-admin-accounts]');
+    expect(link?.getAttribute('href')).toBe('/admin/accounts');
+    expect(link?.textContent?.trim()).toBe('Storage accounts');
   });
 
   it('logs out from the header', async () => {

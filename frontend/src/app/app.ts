@@ -1,15 +1,29 @@
 import { ChangeDetectionStrategy, Component, inject } from '@angular/core';
-import { RouterLink, RouterOutlet } from '@angular/router';
+import { RouterLink, RouterLinkActive, RouterOutlet } from '@angular/router';
 import { AuthService } from './core/auth/auth.service';
 
 @Component({
   selector: 'app-root',
-  imports: [RouterOutlet, RouterLink],
+  imports: [RouterOutlet, RouterLink, RouterLinkActive],
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
     <header class="topbar">
       <a class="brand" routerLink="/">DirectDriveX</a>
       @if (auth.currentUser(); as user) {
+        <nav aria-label="Main">
+          <a routerLink="/dashboard" routerLinkActive="active" ariaCurrentWhenActive="page"
+            >Dashboard</a
+          >
+          @if (user.role === 'admin') {
+            <a
+              routerLink="/admin/accounts"
+              routerLinkActive="active"
+              ariaCurrentWhenActive="page"
+              data-testid="nav-admin-accounts"
+              >Storage accounts</a
+            >
+          }
+        </nav>
         <span class="who">{{ user.email }}</span>
         <button type="button" class="link" data-testid="logout" (click)="auth.logout()">
           Log out

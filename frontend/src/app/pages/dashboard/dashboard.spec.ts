@@ -2,12 +2,20 @@ import { HttpTestingController } from '@angular/common/http/testing';
 import { TestBed } from '@angular/core/testing';
 import { AuthService } from '../../core/auth/auth.service';
 import { flushMicrotasks, signIn, USER, setUpAuthTesting } from '../../core/auth/testing';
+import { WEB_SOCKET_FACTORY } from '../../core/uploads/upload.service';
+import { fakeSockets, initiated, uploadedFile } from '../../core/uploads/testing';
 import { DashboardPage } from './dashboard';
 
 describe('DashboardPage', () => {
   let http: HttpTestingController;
 
+  let net: ReturnType<typeof fakeSockets>;
+
   beforeEach(async () => {
+    net = fakeSockets();
+    TestBed.configureTestingModule({
+      providers: [{ provide: WEB_SOCKET_FACTORY, useValue: net.open }],
+    });
     http = setUpAuthTesting();
     await signIn(TestBed.inject(AuthService), http);
   });
@@ -31,5 +39,32 @@ describe('DashboardPage', () => {
       '2.5 GiB of 10 GiB used (25%)',
     );
     expect(el.querySelector('progress')?.value).toBe(2.5 * 1024 ** 3);
+  });
+
+  it('has the upload panel, and shows the new usage once an upload completes', async () => {
+    const fixture = TestBed.createComponent(DashboardPage);
+    await fixture.whenStable();
+    http.expectOne('/api/v1/auth/users/me').flush(USER);
+    await flushMicrotasks();
+    const el = fixture.nativeElement as HTMLElement;
+    const input = el.querySelector<HTMLInputElement>('app-uploads-panel input[type=file]')!;
+    const file = new File([new Uint8Array(2048)], 'two-k.bin');
+    Object.defineProperty(input, 'files', { value: [file] });
+    input.dispatchEvent(new Event('change'));
+
+    http.expectOne('/api/v1/upload/initiate').flush(initiated('f1'));
+    await flushMicrotasks();
+    // The reservation counts at once.
+    http.expectOne('/api/v1/auth/users/me').flush({ ...USER, storageUsed: 2048 });
+    await flushMicrotasks();
+    net.sockets[0]!.receive({ type: 'ready', offset: 0 });
+    net.sockets[0]!.receive({ type: 'complete', file: uploadedFile('two-k.bin', 2048) });
+    http.expectOne('/api/v1/auth/users/me').flush({ ...USER, storageUsed: 2048 });
+    await flushMicrotasks();
+    await fixture.whenStable();
+    expect(el.querySelector('[data-testid=storage]')?.textContent).toBe(
+      '2 KiB of 10 GiB used (<1%)',
+    );
+    expect(el.querySelector('[data-testid=upload-state]')?.textContent).toBe('Complete');
   });
 });

@@ -1,9 +1,11 @@
 import { ChangeDetectionStrategy, Component, computed, inject } from '@angular/core';
 import { AuthService } from '../../core/auth/auth.service';
 import { formatBytes } from '../../core/format/bytes';
+import { UploadsPanel } from './uploads-panel';
 
 @Component({
   selector: 'app-dashboard',
+  imports: [UploadsPanel],
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
     @if (user(); as u) {
@@ -22,6 +24,7 @@ import { formatBytes } from '../../core/format/bytes';
           [max]="u.storageQuota || 1"
           aria-label="Storage used"
         ></progress>
+        <app-uploads-panel />
       </section>
     }
   `,
