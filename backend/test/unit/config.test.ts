@@ -117,3 +117,13 @@ describe('resolveSecrets', () => {
     expect(fs.existsSync(path.join(dir, 'master_key'))).toBe(false);
   });
 });
+
+describe('.env.template', () => {
+  it('documents every variable the schema reads', async () => {
+    const { envSchema } = await import('../../src/config/env');
+    const template = fs.readFileSync(path.resolve(__dirname, '..', '..', '..', '.env.template'), 'utf8');
+    const documented = new Set([...template.matchAll(/^#?([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]));
+    const missing = Object.keys(envSchema.shape).filter((name) => !documented.has(name));
+    expect(missing).toEqual([]);
+  });
+});
