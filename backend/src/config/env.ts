@@ -78,6 +78,18 @@ export const envSchema = z
     UPLOAD_EXPIRY_SECONDS: withDefault(integer(60, 30 * 24 * 3600), String(24 * 3600)),
     GOOGLE_DAILY_CAP_BYTES: withDefault(integer(0, Number.MAX_SAFE_INTEGER), String(750 * 1000 ** 3)),
     HEALTH_CHECK_INTERVAL_SECONDS: withDefault(integer(0, 24 * 3600), '300'),
+    REDIS_URL: optional(z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')),
+    QUEUE_PREFIX: withDefault(z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _ . : - only'), 'ddx'),
+    RUN_WORKERS: withDefault(z.enum(['true', 'false']), 'true'),
+    BACKUP_WEBDAV_URL: optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
+    BACKUP_WEBDAV_USERNAME: optional(z.string()),
+    BACKUP_WEBDAV_PASSWORD: optional(z.string()),
+    BACKUP_WEBDAV_ROOT: withDefault(z.string().min(1), '/directdrivex-backup'),
+    BACKUP_CONCURRENCY: withDefault(integer(1, 64), '4'),
+    BACKUP_MAX_ATTEMPTS: withDefault(integer(1, 100), '8'),
+    BACKUP_RETRY_BASE_SECONDS: withDefault(z.coerce.number().min(0.001).max(3600), '30'),
+    BACKUP_RETRY_MAX_SECONDS: withDefault(z.coerce.number().min(0.001).max(7 * 24 * 3600), '3600'),
+    RECONCILE_INTERVAL_SECONDS: withDefault(z.coerce.number().min(0).max(24 * 3600), '60'),
   })
   .superRefine((env, ctx) => {
     const pairs: Array<[keyof typeof env, keyof typeof env]> = [
@@ -132,6 +144,18 @@ export interface Config {
   googleDailyCapBytes: number;
   /** How often every pool member's health and quota are checked; 0 turns the periodic check off. */
   healthCheckIntervalMs: number;
+  /** Bull on Redis when set; the in-process queue otherwise. */
+  redisUrl: string | undefined;
+  /** Prefix of every queue key in Redis (several deployments, or test runs, can share one server). */
+  queuePrefix: string;
+  /** Whether this process runs the job workers (the embedded default does; an API replica beside `npm run worker` need not). */
+  runWorkers: boolean;
+  /** The second copy of every file; none until configured. */
+  backup: { url: string; username: string; password: string; root: string } | undefined;
+  backupConcurrency: number;
+  backupRetry: { maxAttempts: number; baseMs: number; maxMs: number };
+  /** How often the store is compared with the queue (pending, due and stuck work re-enqueued); 0: only at startup. */
+  reconcileIntervalMs: number;
 }
 
 export interface ResolvedConfig extends Config {
@@ -156,7 +180,7 @@ export function loadConfig(source: NodeJS.ProcessEnv, cwd = process.cwd()): Conf
       const name = issue.path.join('.') || '(environment)';
       const given = typeof issue.path[0] === 'string' ? source[issue.path[0]] : undefined;
       // Never echo secret values back, only what was wrong with them.
-      const secret = /SECRET|PASSWORD|KEY|URI/.test(name);
+      const secret = /SECRET|PASSWORD|KEY|URI|REDIS_URL/.test(name);
       const shown = given === undefined || secret ? '' : ` (got "${given}")`;
       return `${name}: ${issue.message}${shown}`;
     });
@@ -199,5 +223,24 @@ export function loadConfig(source: NodeJS.ProcessEnv, cwd = process.cwd()): Conf
     uploadExpiryMs: env.UPLOAD_EXPIRY_SECONDS * 1000,
     googleDailyCapBytes: env.GOOGLE_DAILY_CAP_BYTES,
     healthCheckIntervalMs: env.HEALTH_CHECK_INTERVAL_SECONDS * 1000,
+    redisUrl: env.REDIS_URL,
+    queuePrefix: env.QUEUE_PREFIX,
+    runWorkers: env.RUN_WORKERS === 'true',
+    backup:
+      env.BACKUP_WEBDAV_URL !== undefined
+        ? {
+            url: env.BACKUP_WEBDAV_URL,
+            username: env.BACKUP_WEBDAV_USERNAME ?? '',
+            password: env.BACKUP_WEBDAV_PASSWORD ?? '',
+            root: env.BACKUP_WEBDAV_ROOT,
+          }
+        : undefined,
+    backupConcurrency: env.BACKUP_CONCURRENCY,
+    backupRetry: {
+      maxAttempts: env.BACKUP_MAX_ATTEMPTS,
+      baseMs: Math.round(env.BACKUP_RETRY_BASE_SECONDS * 1000),
+      maxMs: Math.round(env.BACKUP_RETRY_MAX_SECONDS * 1000),
+    },
+    reconcileIntervalMs: Math.round(env.RECONCILE_INTERVAL_SECONDS * 1000),
   };
 }

@@ -15,6 +15,8 @@ import { type Clock, systemClock } from '../core/clock';
 import { NotFoundError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { accountRoutes } from '../admin/accounts-routes';
+import { type JobQueue, openQueue } from '../backup/queue';
+import { type BackupTarget, openBackupTarget } from '../backup/target';
 import { AccountsService } from '../pool/accounts-service';
 import { Allocator } from '../pool/allocator';
 import type { BreakerPolicy } from '../pool/circuit-breaker';
@@ -48,6 +50,8 @@ export interface AppDeps {
   retryPolicy?: RetryPolicy;
   breaker?: BreakerPolicy;
   providerFactory?: ProviderFactory;
+  /** Tests may hand in a queue (e.g. Bull with a per-run prefix); default from REDIS_URL. */
+  queue?: JobQueue;
 }
 
 export interface App {
@@ -57,6 +61,9 @@ export interface App {
   accounts: AccountsService;
   health: PoolHealth;
   events: EventBus;
+  queue: JobQueue;
+  /** Null until BACKUP_WEBDAV_URL is set. */
+  backupTarget: BackupTarget | null;
   /** WebSocket upgrades (`/ws_api/upload/<id>`); anything else is refused. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Background work of a serving process: pool health checks and the abandoned-upload sweep. */
@@ -122,9 +129,14 @@ export function createApp(deps: AppDeps): App {
     clock,
     logger,
     uploadExpiryMs: config.uploadExpiryMs,
-    initialBackupState: () => 'disabled',
+    initialBackupState: () => (config.backup ? 'pending' : 'disabled'),
   });
   const sockets = new UploadSocketServer({ uploads, logger });
+
+  const queue = deps.queue ?? openQueue(config, logger);
+  const backupTarget = config.backup
+    ? openBackupTarget(config.backup, { spoolDir: path.join(config.dataDir, 'spool', 'backup'), ...(deps.retryPolicy ? { retry: deps.retryPolicy } : {}) })
+    : null;
 
   const app = express();
   app.disable('x-powered-by');
@@ -168,6 +180,8 @@ export function createApp(deps: AppDeps): App {
     accounts,
     health,
     events,
+    queue,
+    backupTarget,
     handleUpgrade(req, socket, head) {
       if (sockets.handles(req.url)) return sockets.handleUpgrade(req, socket, head);
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -183,6 +197,7 @@ export function createApp(deps: AppDeps): App {
       if (sweep) clearInterval(sweep);
       await health.stop();
       await sockets.close();
+      await queue.close();
     },
   };
 }

@@ -181,11 +181,29 @@ export interface FilesRepo {
   /** Atomic: moves `state` to `to` only if it is currently one of `from`. */
   transitionState(id: string, from: FileState[], to: FileState): Promise<boolean>;
   /**
-   * Atomic job claim: a backup that is `pending`, or `failed` and due, or
+   * Atomic job claim: a backup that is `pending`, or `failed` with a next
+   * attempt that is due (a failure without one waits for an admin's retry), or
    * `running` with an expired lease becomes `running` with a new lease and one
    * more attempt. Returns the claimed record, or null if someone else has it.
    */
   claimBackup(id: string, now: Date, leaseUntil: Date): Promise<FileRecord | null>;
+  /**
+   * Atomic: applies `patch` to the backup only while the claim identified by
+   * `lease` still holds (state `running`, lease unchanged), so a worker whose
+   * lease lapsed and was taken over cannot overwrite the newer outcome. Also
+   * renews a lease (patch `leaseUntil`). Returns whether it applied.
+   */
+  settleBackup(id: string, lease: Date, patch: Partial<BackupInfo>): Promise<boolean>;
+  /**
+   * Live, complete files whose backup is in one of `from` become `pending`
+   * (attempts kept, schedule and error cleared); returns how many. Used when a
+   * backup target appears and for "back up everything missing".
+   */
+  requeueBackups(from: BackupState[]): Promise<number>;
+  /** Live files by backup state, oldest first (admin views). */
+  listByBackupState(query: PageQuery & { state?: BackupState }): Promise<Page<FileRecord>>;
+  /** Deleted files that still have a primary or a backup copy to remove (for the reconciler). */
+  listDeletedWithCopies(limit: number): Promise<string[]>;
   /** Ids of live, complete files whose backup a worker could claim now (for the reconciler). */
   listBackupDue(now: Date, limit: number): Promise<string[]>;
   countByBackupState(): Promise<Record<BackupState, number>>;
@@ -275,6 +293,8 @@ export interface AccountsRepo {
   release(id: string, bytes: number): Promise<void>;
   /** Atomic: an upload completed; its reservation turns into used space. */
   commitReservation(id: string, bytes: number): Promise<void>;
+  /** Atomic: a stored object was removed; its bytes no longer count as used (never below zero). */
+  freeUsed(id: string, bytes: number): Promise<void>;
 }
 
 export interface LinkRecord {

@@ -213,6 +213,45 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         await store.files.update(f.id, { backup: { state: 'done', backedUpAt: t0 } });
         expect(await store.files.countByBackupState()).toEqual({ disabled: 0, pending: 0, running: 0, done: 1, failed: 0 });
       });
+
+      it('settles a backup only under the claim that holds it, and keeps a failure without a next attempt for an admin', async () => {
+        const u = await newUser('settle@example.com');
+        const f = await store.files.create({ ownerId: u.id, name: 's', size: 1, mimeType: 'x/y', accountId: null, backupState: 'pending' });
+        await store.files.transitionState(f.id, ['pending'], 'complete');
+        const t0 = new Date('2026-03-02T00:00:00Z');
+        const lease = new Date(t0.getTime() + 1000);
+        expect(await store.files.claimBackup(f.id, t0, lease)).not.toBeNull();
+        const renewed = new Date(t0.getTime() + 5000);
+        expect(await store.files.settleBackup(f.id, lease, { leaseUntil: renewed })).toBe(true);
+        // The old lease no longer holds anything.
+        expect(await store.files.settleBackup(f.id, lease, { state: 'done' })).toBe(false);
+        // A failure with no next attempt (permanent, or out of attempts) is not picked up again by itself.
+        expect(await store.files.settleBackup(f.id, renewed, { state: 'failed', lastError: 'denied', nextAttemptAt: null, leaseUntil: null })).toBe(true);
+        const later = new Date(t0.getTime() + 3_600_000);
+        expect(await store.files.claimBackup(f.id, later, new Date(later.getTime() + 1000))).toBeNull();
+        expect(await store.files.listBackupDue(later, 10)).toEqual([]);
+        expect((await store.files.listByBackupState({ offset: 0, limit: 10, state: 'failed' })).items.map((x) => x.id)).toEqual([f.id]);
+        expect((await store.files.listByBackupState({ offset: 0, limit: 10 })).total).toBe(1);
+
+        // An admin's retry (or a new target) makes it pending again.
+        expect(await store.files.requeueBackups(['failed', 'disabled'])).toBe(1);
+        expect((await store.files.findById(f.id))?.backup).toMatchObject({ state: 'pending', lastError: null, nextAttemptAt: null, attempts: 1 });
+        expect(await store.files.listBackupDue(later, 10)).toEqual([f.id]);
+      });
+
+      it('lists deleted files that still have copies to remove', async () => {
+        const u = await newUser('del@example.com');
+        const mk = (name: string) => store.files.create({ ownerId: u.id, name, size: 1, mimeType: 'x/y', accountId: null, backupState: 'disabled' });
+        const a = await mk('a');
+        const b = await mk('b');
+        const c = await mk('c');
+        await store.files.update(a.id, { remoteId: 'r-a', deletedAt: new Date() });
+        await store.files.update(b.id, { backup: { remotePath: 'objects/b' }, deletedAt: new Date() });
+        await store.files.update(c.id, { deletedAt: new Date() });
+        expect((await store.files.listDeletedWithCopies(10)).sort()).toEqual([a.id, b.id].sort());
+        await store.files.update(a.id, { remoteId: null });
+        expect(await store.files.listDeletedWithCopies(10)).toEqual([b.id]);
+      });
       it('stores upload fields, finds abandoned uploads, sums bytes placed per account, and detaches an account', async () => {
         const u = await newUser('up@example.com');
         const acct = await store.accounts.create({ provider: 'local', name: 'd', credentials: 's', quotaLimit: null, quotaUsed: 0 });
@@ -302,6 +341,10 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         await store.accounts.commitReservation(a.id, 50);
         expect(await store.accounts.findById(a.id)).toMatchObject({ reserved: 0, quotaUsed: 80 });
         expect(await store.accounts.reserve(a.id, 20, at)).toBe(true);
+        await store.accounts.freeUsed(a.id, 30);
+        expect((await store.accounts.findById(a.id))?.quotaUsed).toBe(50);
+        await store.accounts.freeUsed(a.id, 1000);
+        expect((await store.accounts.findById(a.id))?.quotaUsed).toBe(0);
         await store.accounts.release(a.id, 500);
         expect((await store.accounts.findById(a.id))?.reserved).toBe(0);
         const unlimited = await store.accounts.create({ provider: 'local', name: 'u', credentials: 's', quotaLimit: null, quotaUsed: 0 });

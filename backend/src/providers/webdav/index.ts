@@ -91,6 +91,8 @@ export class WebDavProvider implements StorageProvider {
   private readonly timeoutMs: number;
   private readonly locks = new Map<string, Promise<unknown>>();
   private quotaReported = false;
+  /** Whether the root and objects collections are known to exist (set by writeObject). */
+  private collectionsReady = false;
 
   constructor(options: WebDavProviderOptions) {
     let url: URL;
@@ -180,6 +182,34 @@ export class WebDavProvider implements StorageProvider {
     if (remote.state === 'done') return remote;
     const spooled = await this.spoolSize(handle.uploadId);
     return spooled === null ? { state: 'expired' } : { state: 'in_progress', committed: spooled };
+  }
+
+  /**
+   * Stores a whole object in one PUT from a stream of exactly `size` bytes
+   * (backups copy a primary this way, never buffering it), then checks the
+   * server holds `size` bytes. Not retried here: a consumed stream cannot be
+   * sent again, so the caller (a queued job) tries again from the start.
+   */
+  async writeObject(remoteId: string, content: AsyncIterable<Buffer>, size: number): Promise<void> {
+    const remotePath = this.objectPath(remoteId);
+    if (!this.collectionsReady) {
+      await this.ensureCollections();
+      this.collectionsReady = true;
+    }
+    try {
+      await this.putStream(remotePath, content, size);
+    } catch (err) {
+      // A parent collection vanished (deleted by hand, server reset): make it again on the next try.
+      if (err instanceof ProviderError && describeFailure(err.cause).status === 409) {
+        this.collectionsReady = false;
+        throw new TransientError(`${err.message}; the folders are re-created on the next try`, { cause: err });
+      }
+      throw err;
+    }
+    const stored = await this.withRetry(() => this.stat(remotePath));
+    if (stored === null || stored.type !== 'file' || stored.size !== size) {
+      throw new TransientError(`The WebDAV server holds ${stored?.size ?? 'nothing'} instead of ${size} bytes at ${remotePath} after the PUT`);
+    }
   }
 
   async abortUpload(raw: UploadHandle): Promise<void> {
@@ -317,29 +347,34 @@ export class WebDavProvider implements StorageProvider {
    * sends any stream chunked otherwise (FACTS.md), which some servers refuse.
    */
   private async putOnce(handle: WebDavHandle, remotePath: string, spooled: number, last: Buffer): Promise<void> {
+    const spool = this.spoolPath(handle.uploadId);
+    async function* content(): AsyncGenerator<Buffer> {
+      if (spooled > 0) yield* fs.createReadStream(spool, { start: 0, end: spooled - 1 }) as AsyncIterable<Buffer>;
+      if (last.length > 0) yield last;
+    }
+    await this.putStream(remotePath, content(), handle.size);
+  }
+
+  /**
+   * One PUT streaming `content` with an explicit Content-Length: the client
+   * sends any stream chunked otherwise (FACTS.md), which some servers refuse.
+   */
+  private async putStream(remotePath: string, content: AsyncIterable<Buffer>, size: number): Promise<void> {
     const controller = new AbortController();
     // An idle timer, not a deadline: a large upload on a slow link is fine as long as it moves.
     const idle = setTimeout(() => controller.abort(), this.timeoutMs);
     let settled = false;
-    const progress = () => {
-      if (!settled) idle.refresh();
-    };
-    const spool = this.spoolPath(handle.uploadId);
-    async function* content(): AsyncGenerator<Buffer> {
-      if (spooled > 0) {
-        for await (const piece of fs.createReadStream(spool, { start: 0, end: spooled - 1 })) {
-          progress();
-          yield piece as Buffer;
-        }
+    async function* timed(): AsyncGenerator<Buffer> {
+      for await (const piece of content) {
+        if (!settled) idle.refresh();
+        yield piece;
       }
-      progress();
-      if (last.length > 0) yield last;
     }
-    const body = Readable.from(content(), { objectMode: false });
+    const body = Readable.from(timed(), { objectMode: false });
     try {
       await this.client.putFileContents(remotePath, body, {
         overwrite: true,
-        headers: { 'Content-Length': String(handle.size) },
+        headers: { 'Content-Length': String(size) },
         signal: controller.signal,
       });
     } catch (err) {

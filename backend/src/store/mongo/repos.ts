@@ -7,6 +7,7 @@ import {
   type AccountsRepo,
   type AuditEvent,
   type AuditRepo,
+  type BackupInfo,
   type BackupState,
   type FilePatch,
   type FileRecord,
@@ -182,7 +183,7 @@ function claimable(now: Date): FilterQuery<FileDoc> {
     state: 'complete',
     $or: [
       { 'backup.state': 'pending' },
-      { 'backup.state': 'failed', $or: [{ 'backup.nextAttemptAt': null }, { 'backup.nextAttemptAt': { $lte: now } }] },
+      { 'backup.state': 'failed', 'backup.nextAttemptAt': { $ne: null, $lte: now } },
       { 'backup.state': 'running', 'backup.leaseUntil': { $lt: now } },
     ],
   };
@@ -297,6 +298,42 @@ export class MongoFiles implements FilesRepo {
     return counts;
   }
 
+  async settleBackup(id: string, lease: Date, patch: Partial<BackupInfo>): Promise<boolean> {
+    const set: Record<string, unknown> = { updatedAt: new Date() };
+    for (const [key, value] of Object.entries(patch)) if (value !== undefined) set[`backup.${key}`] = value;
+    if (Object.keys(set).length === 1) return false;
+    const result = await this.models.files.updateOne({ _id: id, 'backup.state': 'running', 'backup.leaseUntil': lease }, { $set: set });
+    return result.matchedCount === 1;
+  }
+
+  async requeueBackups(from: BackupState[]): Promise<number> {
+    if (from.length === 0) return 0;
+    const result = await this.models.files.updateMany(
+      { deletedAt: null, state: 'complete', 'backup.state': { $in: from } },
+      { $set: { 'backup.state': 'pending', 'backup.nextAttemptAt': null, 'backup.lastError': null, 'backup.leaseUntil': null, updatedAt: new Date() } },
+    );
+    return result.modifiedCount;
+  }
+
+  async listByBackupState(query: PageQuery & { state?: BackupState }): Promise<Page<FileRecord>> {
+    const filter: FilterQuery<FileDoc> = { deletedAt: null, state: 'complete' };
+    if (query.state) filter['backup.state'] = query.state;
+    const [docs, total] = await Promise.all([
+      this.models.files.find(filter).sort({ createdAt: 1, _id: 1 }).skip(query.offset).limit(query.limit).lean<FileDoc[]>(),
+      this.models.files.countDocuments(filter),
+    ]);
+    return { items: docs.map((d) => must(toRecord<FileRecord>(d), 'file')), total };
+  }
+
+  async listDeletedWithCopies(limit: number): Promise<string[]> {
+    const docs = await this.models.files
+      .find({ deletedAt: { $ne: null }, $or: [{ remoteId: { $ne: null } }, { 'backup.remotePath': { $ne: null } }] }, { _id: 1 })
+      .sort({ deletedAt: 1 })
+      .limit(limit)
+      .lean<Array<{ _id: string }>>();
+    return docs.map((d) => d._id);
+  }
+
   async listAbandonedUploads(now: Date, limit: number): Promise<string[]> {
     const docs = await this.models.files
       .find({ state: { $in: [...IN_FLIGHT_STATES] }, uploadExpiresAt: { $lt: now } }, { _id: 1 })
@@ -386,6 +423,14 @@ export class MongoAccounts implements AccountsRepo {
     await this.models.accounts.updateOne(
       { _id: id },
       [{ $set: { reserved: { $max: [0, { $subtract: ['$reserved', bytes] }] }, updatedAt: '$$NOW' } }],
+      { updatePipeline: true },
+    );
+  }
+
+  async freeUsed(id: string, bytes: number): Promise<void> {
+    await this.models.accounts.updateOne(
+      { _id: id },
+      [{ $set: { quotaUsed: { $max: [0, { $subtract: ['$quotaUsed', bytes] }] }, updatedAt: '$$NOW' } }],
       { updatePipeline: true },
     );
   }

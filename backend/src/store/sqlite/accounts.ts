@@ -114,6 +114,12 @@ export class SqliteAccounts implements AccountsRepo {
       .run({ id, bytes, now: Date.now() });
   }
 
+  async freeUsed(id: string, bytes: number): Promise<void> {
+    this.db
+      .prepare('UPDATE accounts SET quota_used = MAX(0, quota_used - @bytes), updated_at = @now WHERE id = @id')
+      .run({ id, bytes, now: Date.now() });
+  }
+
   async commitReservation(id: string, bytes: number): Promise<void> {
     this.db
       .prepare(

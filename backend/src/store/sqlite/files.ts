@@ -87,7 +87,7 @@ const FILE_COLUMNS = {
 };
 
 /** `IN (…)` list of string literals for fixed, internal state sets (never user input). */
-const sqlList = (values: readonly string[]): string => values.map((v) => `'${v}'`).join(', ');
+const sqlList = (values: readonly string[]): string => values.map((v) => `'${v.replace(/'/g, "''")}'`).join(', ');
 
 const BACKUP_COLUMNS: Record<keyof BackupInfo, string> = {
   state: 'backup_state',
@@ -111,7 +111,7 @@ const SORTS: Record<FileSort, string> = {
 /** Which backups a worker may take now: pending, failed and due, or running with a lapsed lease. */
 const CLAIMABLE = `deleted_at IS NULL AND state = 'complete' AND (
   backup_state = 'pending'
-  OR (backup_state = 'failed' AND (backup_next_attempt_at IS NULL OR backup_next_attempt_at <= @now))
+  OR (backup_state = 'failed' AND backup_next_attempt_at IS NOT NULL AND backup_next_attempt_at <= @now)
   OR (backup_state = 'running' AND backup_lease_until < @now))`;
 
 export class SqliteFiles implements FilesRepo {
@@ -225,6 +225,53 @@ export class SqliteFiles implements FilesRepo {
       .all() as Array<{ state: BackupState; n: number }>;
     for (const row of rows) counts[row.state] = row.n;
     return counts;
+  }
+
+  async settleBackup(id: string, lease: Date, patch: Partial<BackupInfo>): Promise<boolean> {
+    const { sql, params } = setClause(
+      Object.fromEntries(Object.entries(patch).map(([k, v]) => [`backup_${k}`, v])),
+      Object.fromEntries(Object.entries(BACKUP_COLUMNS).map(([k, c]) => [`backup_${k}`, c])),
+    );
+    if (!sql) return false;
+    return (
+      this.db
+        .prepare(
+          `UPDATE files SET ${sql}, updated_at = @now
+           WHERE id = @id AND backup_state = 'running' AND backup_lease_until = @lease`,
+        )
+        .run({ ...params, id, lease: ms(lease), now: Date.now() }).changes === 1
+    );
+  }
+
+  async requeueBackups(from: BackupState[]): Promise<number> {
+    if (from.length === 0) return 0;
+    return this.db
+      .prepare(
+        `UPDATE files SET backup_state = 'pending', backup_next_attempt_at = NULL, backup_last_error = NULL,
+           backup_lease_until = NULL, updated_at = @now
+         WHERE deleted_at IS NULL AND state = 'complete' AND backup_state IN (${sqlList(from)})`,
+      )
+      .run({ now: Date.now() }).changes;
+  }
+
+  async listByBackupState(query: PageQuery & { state?: BackupState }): Promise<Page<FileRecord>> {
+    const where = `deleted_at IS NULL AND state = 'complete'${query.state ? ' AND backup_state = @state' : ''}`;
+    const params = { state: query.state ?? null, limit: query.limit, offset: query.offset };
+    const rows = this.db
+      .prepare(`SELECT * FROM files WHERE ${where} ORDER BY created_at ASC, id ASC LIMIT @limit OFFSET @offset`)
+      .all(params) as FileRow[];
+    const { total } = this.db.prepare(`SELECT COUNT(*) AS total FROM files WHERE ${where}`).get(params) as { total: number };
+    return { items: rows.map(toFile), total };
+  }
+
+  async listDeletedWithCopies(limit: number): Promise<string[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT id FROM files WHERE deleted_at IS NOT NULL AND (remote_id IS NOT NULL OR backup_remote_path IS NOT NULL)
+         ORDER BY deleted_at ASC LIMIT @limit`,
+      )
+      .all({ limit }) as Array<{ id: string }>;
+    return rows.map((r) => r.id);
   }
 
   async listAbandonedUploads(now: Date, limit: number): Promise<string[]> {

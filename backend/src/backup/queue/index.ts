@@ -1,0 +1,11 @@
+import type { Logger } from '../../core/logger';
+import { LocalQueue } from './local';
+import type { JobQueue } from './types';
+
+export { JOB, type JobName, type JobPayloads, type JobQueue } from './types';
+
+/** Bull on Redis when REDIS_URL is set, else the in-process queue. */
+export function openQueue(config: { redisUrl: string | undefined; queuePrefix: string }, logger: Logger): JobQueue {
+  if (config.redisUrl) throw new Error('The Bull adapter is wired in by the queue work (backup/queue/bull.ts)');
+  return new LocalQueue(logger);
+}
