@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock';
 import { AppError, BadGatewayError, BadRequestError, ConflictError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { AuthRevokedError, PermanentError, ProviderError } from '../providers/errors';
-import type { StorageProvider } from '../providers/types';
+import type { QuotaReport, StorageProvider } from '../providers/types';
 import type { AccountRecord, Health, MetadataStore, Provider } from '../store/types';
 import type { CircuitStatus } from './circuit-breaker';
 import { type AccountCredentials, gdriveCredentials, localCredentials, publicDetails, sealCredentials, webdavCredentials } from './credentials';
@@ -25,7 +25,10 @@ export const addAccountBody = z.discriminatedUnion(
       provider: z.literal('local'),
       name,
       dailyCap,
-      path: localCredentials.shape.path.refine((p) => p.startsWith('/'), 'must be an absolute path'),
+      path: localCredentials.shape.path
+        .refine((p) => p.startsWith('/'), 'must be an absolute path')
+        // Kernel and device trees are not storage (and a recursive mkdir under /proc never returns).
+        .refine((p) => !/^\/(proc|sys|dev)(\/|$)/.test(p), 'must not be under /proc, /sys or /dev'),
     }),
   ],
   { error: 'provider must be one of gdrive, webdav, local' },
@@ -98,8 +101,7 @@ export class AccountsService {
   /** Adds a member after a real round trip proves its credentials and reads its quota. */
   async add(input: AddAccountInput, actor: Actor): Promise<AccountView> {
     const credentials = toCredentials(input);
-    const provider = this.deps.registry.probe(credentials);
-    const quota = await this.verify(provider);
+    const { provider, quota } = await this.verify(credentials);
     const defaultCap = input.provider === 'gdrive' ? this.deps.googleDailyCapBytes : null;
     const account = await this.deps.store.accounts.create({
       provider: input.provider,
@@ -143,6 +145,8 @@ export class AccountsService {
         `This account holds ${files} file(s). Drain it and move them first, or remove it with ?force=true (those files then rely on their backup).`,
       );
     }
+    // Disabled first, so placement stops choosing it before its files are let go.
+    await this.deps.store.accounts.update(id, { enabled: false });
     const detached = await this.deps.store.files.detachAccount(id);
     await this.deps.store.accounts.remove(id);
     this.deps.registry.forget(id);
@@ -164,8 +168,7 @@ export class AccountsService {
   async ensureEmbeddedMember(dir: string | null): Promise<AccountRecord | null> {
     if (dir === null || (await this.deps.store.accounts.list()).length > 0) return null;
     const credentials: AccountCredentials = { provider: 'local', credentials: { path: dir } };
-    const provider = this.deps.registry.probe(credentials);
-    const quota = await this.verify(provider);
+    const { quota } = await this.verify(credentials);
     const account = await this.deps.store.accounts.create({
       provider: 'local',
       name: 'Local disk',
@@ -180,11 +183,14 @@ export class AccountsService {
     return account;
   }
 
-  private async verify(provider: StorageProvider) {
+  /** Builds the adapter for not-yet-stored credentials and proves them with a quota read and a test write. */
+  private async verify(credentials: AccountCredentials): Promise<{ provider: StorageProvider; quota: QuotaReport }> {
     try {
+      // The constructor itself may refuse (a URL with credentials in it, a bad root).
+      const provider = this.deps.registry.probe(credentials);
       const quota = await provider.quota();
       if ((await provider.check()) !== 'healthy') throw new PermanentError('the member answered, but a test write failed');
-      return quota;
+      return { provider, quota };
     } catch (err) {
       if (err instanceof AppError) throw err;
       const reason = describeFailure(err);

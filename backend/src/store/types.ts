@@ -175,11 +175,29 @@ export interface FilesRepo {
   findById(id: string): Promise<FileRecord | null>;
   /** Only files not deleted; `q` matches a substring of the name. */
   listByOwner(query: PageQuery & { ownerId: string; q?: string; sort?: FileSort }): Promise<Page<FileRecord>>;
-  update(id: string, patch: FilePatch): Promise<FileRecord | null>;
+  /**
+   * Applies `patch`. With `whenState`, atomically and only while the file is
+   * in one of those states; null when it is not (or does not exist).
+   */
+  update(id: string, patch: FilePatch, whenState?: readonly FileState[]): Promise<FileRecord | null>;
   /** Atomic compare-and-set of the committed offset: succeeds only if it is still `from` and the upload is in flight. */
   advanceCommitted(id: string, from: number, to: number): Promise<boolean>;
   /** Atomic: moves `state` to `to` only if it is currently one of `from`. */
   transitionState(id: string, from: FileState[], to: FileState): Promise<boolean>;
+  /**
+   * Atomic: marks the file deleted at `at`, unless it already is or its upload
+   * is still in flight (IN_FLIGHT_STATES: cancel it instead). Returns the
+   * deleted record to exactly one caller, else null — so the owner's storage
+   * is released once, however many deletes race.
+   */
+  markDeleted(id: string, at: Date): Promise<FileRecord | null>;
+  /**
+   * Atomic: forgets where one copy lived — `remoteId` for the primary,
+   * `backup.remotePath` for the backup — only while it still is `expected`.
+   * True for exactly one caller, so a copy removed by two delete jobs at once
+   * frees its account's space once.
+   */
+  forgetCopy(id: string, copy: 'primary' | 'backup', expected: string): Promise<boolean>;
   /**
    * Atomic job claim: a backup that is `pending`, or `failed` with a next
    * attempt that is due (a failure without one waits for an admin's retry), or

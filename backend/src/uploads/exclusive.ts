@@ -1,3 +1,5 @@
+import type { PreemptReason } from './service';
+
 /**
  * One writer per upload in this process. A client that reconnects (new socket,
  * or an HTTP PUT) takes over: the current holder is asked to stop and the
@@ -7,15 +9,15 @@
  * keep the bytes consistent.
  */
 export class UploadLocks {
-  private readonly holders = new Map<string, { released: Promise<void>; preempt: () => void }>();
+  private readonly holders = new Map<string, { released: Promise<void>; preempt: (reason: PreemptReason) => void }>();
 
   /**
    * Waits for the upload to be free, then holds it. `preempt` is called if a
    * later caller wants it; the holder must then stop and call the release.
    */
-  async acquire(fileId: string, preempt: () => void): Promise<() => void> {
+  async acquire(fileId: string, preempt: (reason: PreemptReason) => void): Promise<() => void> {
     for (let current = this.holders.get(fileId); current; current = this.holders.get(fileId)) {
-      current.preempt();
+      current.preempt('superseded');
       await current.released;
     }
     let release!: () => void;
@@ -32,7 +34,7 @@ export class UploadLocks {
   }
 
   /** Asks whoever holds the upload to stop (cancel, expiry). */
-  preempt(fileId: string): void {
-    this.holders.get(fileId)?.preempt();
+  preempt(fileId: string, reason: PreemptReason): void {
+    this.holders.get(fileId)?.preempt(reason);
   }
 }

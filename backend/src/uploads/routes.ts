@@ -1,7 +1,7 @@
 import express, { type Request, type RequestHandler, type Response, Router } from 'express';
 import { z } from 'zod';
 import { type Authenticator, requireAuth } from '../auth/passport';
-import { BadRequestError } from '../core/errors';
+import { AppError, BadRequestError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { toFileView } from '../files/view';
 import { parse } from '../http/validate';
@@ -10,6 +10,8 @@ import { resync, UploadError } from './errors';
 import { MAX_FILE_SIZE, type UploadAccess, type UploadCursor, type UploadService } from './service';
 
 const FILE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A PUT whose body sends nothing for this long is dropped. */
+const BODY_IDLE_MS = 120_000;
 
 export const initiateBody = z.strictObject({
   filename: z.string({ error: 'filename is required' }).min(1, 'filename is required').max(1024, 'filename is too long'),
@@ -31,7 +33,7 @@ export function uploadRoutes(deps: { uploads: UploadService; passport: Authentic
   const authenticated = requireAuth(deps.passport);
   const access = uploadAccess(authenticated);
 
-  router.post('/initiate', authenticated, express.json({ limit: '16kb' }), async (req, res) => {
+  router.post('/initiate', authenticated, requireJson, express.json({ limit: '16kb' }), async (req, res) => {
     const body = parse(initiateBody, req.body);
     const initiated = await uploads.initiate(req.user!.id, body);
     res.status(201).json(initiated);
@@ -52,7 +54,13 @@ export function uploadRoutes(deps: { uploads: UploadService; passport: Authentic
     const file = await uploads.authorize(fileId, accessOf(res));
     const range = rangeOf(req, file.size);
     const aborter = new AbortController();
-    const cursor = await uploads.open(fileId, accessOf(res), () => aborter.abort());
+    const cursor = await uploads.open(fileId, accessOf(res), (reason) => {
+      aborter.abort(reason);
+      // A stalled body would otherwise hold the upload until more bytes came.
+      req.destroy();
+    });
+    // A body that stops moving gives the upload back after a while instead of holding it.
+    req.setTimeout(BODY_IDLE_MS, () => req.destroy());
     try {
       if (cursor.isComplete || range.kind === 'query') return await reply(res, cursor);
       if (range.start > cursor.committed) {
@@ -68,6 +76,12 @@ export function uploadRoutes(deps: { uploads: UploadService; passport: Authentic
 
   return router;
 }
+
+/** Initiate takes JSON only; a form post would otherwise read as "filename is required". */
+const requireJson: RequestHandler = (req, _res, next) => {
+  if (!req.is('application/json')) return next(new AppError(415, 'unsupported_media_type', 'Send the upload details as JSON (Content-Type: application/json)'));
+  next();
+};
 
 /** The upload token (X-Upload-Token header or ?token=) when given, else the logged-in user. */
 function uploadAccess(authenticated: RequestHandler): RequestHandler {
@@ -99,6 +113,10 @@ function fileIdOf(req: Request): string {
 function rangeOf(req: Request, size: number): ContentRange {
   const header = req.headers['content-range'];
   if (header === undefined) {
+    const length = req.headers['content-length'];
+    if (length !== undefined && Number(length) !== size) {
+      throw new BadRequestError('size_mismatch', `This upload was declared as ${size} bytes, but the body has ${length}`);
+    }
     if (size === 0) return { kind: 'query', total: 0 };
     return { kind: 'bytes', start: 0, end: size - 1, total: size };
   }
@@ -152,7 +170,7 @@ async function receiveBody(req: Request, cursor: UploadCursor, range: Extract<Co
       if (signal.aborted) throw new UploadError(409, 'superseded', 'Another connection took over this upload', false);
       let bytes = data as Buffer;
       seen += bytes.length;
-      if (seen > declared) throw new BadRequestError('content_length_mismatch', `The body is longer than the ${declared} bytes Content-Range names`);
+      if (seen > declared) throw new BadRequestError('content_length_mismatch', `The body is longer than the ${declared} bytes expected (Content-Range, or the declared size)`);
       if (skip > 0) {
         const skipped = Math.min(skip, bytes.length);
         bytes = bytes.subarray(skipped);

@@ -34,6 +34,25 @@ const EXPIRY_BUMP_MS = 60_000;
 const MAX_STALLED_WRITES = 3;
 /** Starting over more often than this (per upload, per process) means something is wrong beyond one session. */
 const MAX_RESTARTS = 5;
+/** How long opening an upload waits for the member to say where it stands. */
+const OPEN_QUERY_LIMIT_MS = 20_000;
+
+/** Why a writer is asked to stop. */
+export type PreemptReason = 'superseded' | 'cancelled' | 'expired';
+
+/** Settles with `work`, or rejects with `onTimeout()` after `ms` (the work goes on in the background, ignored). */
+async function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+  });
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export interface InitiateInput {
   filename: string;
@@ -151,7 +170,7 @@ export class UploadService {
    * holds, and returns a cursor positioned there. `onPreempt` is called if a
    * newer connection takes over or the upload is cancelled.
    */
-  async open(fileId: string, access: UploadAccess, onPreempt: () => void): Promise<UploadCursor> {
+  async open(fileId: string, access: UploadAccess, onPreempt: (reason: PreemptReason) => void): Promise<UploadCursor> {
     await this.authorize(fileId, access);
     const release = await this.locks.acquire(fileId, onPreempt);
     try {
@@ -173,7 +192,7 @@ export class UploadService {
   async cancel(fileId: string, access: UploadAccess): Promise<FileRecord> {
     const file = await this.authorize(fileId, access);
     if (file.state === 'complete') throw new AppError(409, 'upload_complete', 'This upload is complete; delete the file instead');
-    this.locks.preempt(fileId);
+    this.locks.preempt(fileId, 'cancelled');
     await this.abandon(file, 'cancelled', 'cancelled by the user');
     return this.mustFind(fileId);
   }
@@ -185,7 +204,7 @@ export class UploadService {
     for (const id of ids) {
       const file = await this.deps.store.files.findById(id);
       if (!file) continue;
-      this.locks.preempt(id);
+      this.locks.preempt(id, 'expired');
       if (await this.abandon(file, 'expired', 'no activity before the upload expired')) expired++;
     }
     return expired;
@@ -235,7 +254,13 @@ export class UploadService {
         continue;
       }
       stalled = 0;
-      await this.advance(cursor, pos, committed);
+      try {
+        await this.advance(cursor, pos, committed);
+      } catch (err) {
+        // The member finished an upload that was cancelled or expired meanwhile: the object is nobody's.
+        if (remoteId !== undefined && err instanceof UploadError && err.status === 410) await provider.remove(remoteId).catch(() => undefined);
+        throw err;
+      }
       pos = committed;
       if (remoteId !== undefined) cursor.remoteId = remoteId;
       if (bytes.length === 0) break;
@@ -284,9 +309,11 @@ export class UploadService {
     return this.mustFind(file.id);
   }
 
+  /** The upload's account; if it was removed meanwhile, the client is told to reconnect (and starts over elsewhere). */
   private async accountOf(file: FileRecord) {
-    if (!file.accountId) throw new UploadError(409, 'upload_restarted', 'This upload has no storage account', true);
-    return this.deps.registry.get(file.accountId);
+    const account = file.accountId ? await this.deps.store.accounts.findById(file.accountId) : null;
+    if (!account) throw uploadRestarted('The storage account of this upload was removed');
+    return account;
   }
 
   private async providerOf(file: FileRecord): Promise<StorageProvider> {
@@ -313,12 +340,16 @@ export class UploadService {
    * over when the member lost the session.
    */
   private async syncWithMember(file: FileRecord): Promise<FileRecord> {
-    if (!file.accountId || !file.uploadSession) {
+    const account = file.accountId ? await this.deps.store.accounts.findById(file.accountId) : null;
+    if (!account || !file.uploadSession) {
       await this.restart(file, 'The storage account of this upload is gone', true);
       throw uploadRestarted('The storage account of this upload is gone');
     }
-    const provider = await this.providerOf(file);
-    const state = await this.queryMember(file, provider);
+    const provider = this.deps.registry.providerFor(account);
+    // The member's own retries can take a minute; the client hears back sooner and reconnects later.
+    const state = await withTimeout(this.queryMember(file, provider), OPEN_QUERY_LIMIT_MS, () =>
+      upstreamUnavailable('it did not say in time where the upload stands'),
+    );
     if (state.state === 'done') return this.complete(file, provider, state.remoteId);
     if (state.state === 'expired') {
       const moveAway = 'moveAway' in state;
@@ -368,6 +399,8 @@ export class UploadService {
    */
   private async restart(file: FileRecord, why: string, moveAway: boolean): Promise<FileRecord> {
     const { store, logger } = this.deps;
+    const current = await this.mustFind(file.id);
+    if (!IN_FLIGHT_STATES.includes(current.state)) throw uploadGone(current.state);
     const count = (this.restarts.get(file.id) ?? 0) + 1;
     this.restarts.set(file.id, count);
     if (count > MAX_RESTARTS) {
@@ -379,12 +412,21 @@ export class UploadService {
     const oldSession = file.uploadSession;
     const oldAccount = file.accountId ? await store.accounts.findById(file.accountId) : null;
     if (!moveAway && oldAccount?.enabled) {
+      let handle: string | undefined;
       try {
-        const handle = await this.deps.registry.providerFor(oldAccount).startUpload(target);
-        logger.info({ fileId: file.id, accountId: oldAccount.id, why }, 'upload restarted on the same account');
-        return (await store.files.update(file.id, { uploadSession: handle, committed: 0 })) ?? file;
+        handle = await this.deps.registry.providerFor(oldAccount).startUpload(target);
       } catch (err) {
         await this.deps.health.recordFailure(oldAccount, err);
+      }
+      if (handle !== undefined) {
+        // Only while still in flight: a cancel or expiry that won meanwhile keeps the upload ended.
+        const updated = await store.files.update(file.id, { uploadSession: handle, committed: 0 }, IN_FLIGHT_STATES);
+        if (!updated) {
+          await this.deps.registry.providerFor(oldAccount).abortUpload(handle).catch(() => undefined);
+          throw uploadGone((await this.mustFind(file.id)).state);
+        }
+        logger.info({ fileId: file.id, accountId: oldAccount.id, why }, 'upload restarted on the same account');
+        return updated;
       }
     }
     let placement: Placement;
@@ -398,19 +440,23 @@ export class UploadService {
       if (err instanceof AppError) throw new UploadError(503, err.code, err.message, true, err.details?.retryAfterSeconds);
       throw err;
     }
+    const moved = await store.files.update(
+      file.id,
+      { accountId: placement.account.id, uploadSession: placement.handle, committed: 0, placedAt: placement.placedAt },
+      IN_FLIGHT_STATES,
+    );
+    if (!moved) {
+      // Ended meanwhile (cancel, expiry): its clean-up freed the old account; the new placement is undone here.
+      await store.accounts.release(placement.account.id, file.size);
+      await placement.provider.abortUpload(placement.handle).catch(() => undefined);
+      throw uploadGone((await this.mustFind(file.id)).state);
+    }
     if (oldAccount) {
       await store.accounts.release(oldAccount.id, file.size);
       if (oldSession) await this.deps.registry.providerFor(oldAccount).abortUpload(oldSession).catch(() => undefined);
     }
     logger.info({ fileId: file.id, from: oldAccount?.id ?? null, to: placement.account.id, why }, 'upload moved to another account');
-    return (
-      (await store.files.update(file.id, {
-        accountId: placement.account.id,
-        uploadSession: placement.handle,
-        committed: 0,
-        placedAt: placement.placedAt,
-      })) ?? file
-    );
+    return moved;
   }
 
   private async resetCommitted(file: FileRecord, committed: number): Promise<void> {
@@ -431,7 +477,9 @@ export class UploadService {
   private async touch(file: FileRecord, force: boolean): Promise<FileRecord> {
     const now = this.deps.clock.now().getTime();
     const expiresAt = file.uploadExpiresAt?.getTime() ?? 0;
-    if (!force && expiresAt - now > this.deps.uploadExpiryMs - EXPIRY_BUMP_MS) return file;
+    // Pushed forward at most once a minute (a quarter of the expiry time when that is shorter).
+    const bumpEvery = Math.min(EXPIRY_BUMP_MS, this.deps.uploadExpiryMs / 4);
+    if (!force && expiresAt - now > this.deps.uploadExpiryMs - bumpEvery) return file;
     const uploadExpiresAt = new Date(now + this.deps.uploadExpiryMs);
     await this.deps.store.files.update(file.id, { uploadExpiresAt });
     return { ...file, uploadExpiresAt };
@@ -513,12 +561,15 @@ export class UploadService {
   private async endUpload(file: FileRecord, to: 'cancelled' | 'expired' | 'failed', reason: string): Promise<boolean> {
     const { store } = this.deps;
     if (!(await store.files.transitionState(file.id, [...IN_FLIGHT_STATES], to))) return false;
+    // A restart may have moved the upload to another account or session since `file` was read.
+    file = (await store.files.findById(file.id)) ?? file;
     this.hashes.drop(file.id);
     this.restarts.delete(file.id);
     await store.users.releaseStorage(file.ownerId, file.size);
     const account = file.accountId ? await store.accounts.findById(file.accountId) : null;
     if (account) await store.accounts.release(account.id, file.size);
-    await store.files.update(file.id, { uploadSession: null, uploadTokenHash: null });
+    // The token stays: a client that reconnects learns the upload was cancelled or expired (410).
+    await store.files.update(file.id, { uploadSession: null });
     if (account && file.uploadSession) {
       await this.deps.registry
         .providerFor(account)

@@ -4,8 +4,8 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { AppError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { toFileView } from '../files/view';
-import { UploadError } from './errors';
-import type { UploadCursor, UploadService } from './service';
+import { UploadError, uploadGone } from './errors';
+import type { PreemptReason, UploadCursor, UploadService } from './service';
 
 const UPLOAD_PATH = /^\/ws_api\/upload\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
@@ -49,21 +49,26 @@ export class UploadSocketServer {
     this.heartbeat.unref();
   }
 
-  /** Whether this upgrade request is ours. */
+  /** Whether this upgrade request is ours. Never throws: any client can send any request line. */
   handles(url: string | undefined): boolean {
-    return UPLOAD_PATH.test(new URL(url ?? '/', 'http://x').pathname);
+    const parsed = parseTarget(url);
+    return parsed !== null && UPLOAD_PATH.test(parsed.pathname);
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const fileId = UPLOAD_PATH.exec(url.pathname)?.[1];
+    const url = parseTarget(req.url);
+    const fileId = url ? UPLOAD_PATH.exec(url.pathname)?.[1] : undefined;
+    if (!url || !fileId) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     const token = url.searchParams.get('token') ?? '';
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const alive = ws as WebSocket & { alive?: boolean };
       alive.alive = true;
       ws.on('pong', () => (alive.alive = true));
       // Auth happens after the upgrade so a browser gets a readable reason, not a bare failed handshake.
-      void new UploadSocketSession(ws, this.deps.uploads, this.deps.logger.child({ fileId })).run(fileId ?? '', token);
+      void new UploadSocketSession(ws, this.deps.uploads, this.deps.logger.child({ fileId })).run(fileId, token);
     });
   }
 
@@ -114,7 +119,7 @@ class UploadSocketSession {
     this.ws.on('error', (err) => this.log.debug({ err }, 'upload socket error'));
     try {
       if (!token) throw new UploadError(401, 'invalid_upload_token', 'The upload token is missing (add ?token=…)', false);
-      const cursor = await this.uploads.open(fileId, { uploadToken: token }, () => this.onPreempted());
+      const cursor = await this.uploads.open(fileId, { uploadToken: token }, (reason) => this.onPreempted(reason));
       if (this.finished) {
         cursor.release();
         return;
@@ -216,9 +221,9 @@ class UploadSocketSession {
     }
   }
 
-  private onPreempted(): void {
+  private onPreempted(reason: PreemptReason): void {
     if (this.cancelling) return;
-    this.fail(new UploadError(409, 'superseded', 'Another connection took over this upload', false));
+    this.fail(reason === 'superseded' ? new UploadError(409, 'superseded', 'Another connection took over this upload', false) : uploadGone(reason));
   }
 
   private fail(err: unknown): void {
@@ -257,6 +262,15 @@ class UploadSocketSession {
     const cursor = this.cursor;
     if (!cursor) return;
     void (this.pumping ?? Promise.resolve()).finally(() => cursor.release());
+  }
+}
+
+/** The request target as a URL, or null when it is not one (e.g. `//[`). */
+function parseTarget(target: string | undefined): URL | null {
+  try {
+    return new URL(target ?? '/', 'http://gateway.invalid');
+  } catch {
+    return null;
   }
 }
 

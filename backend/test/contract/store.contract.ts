@@ -184,6 +184,11 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect((await store.files.findById(f.id))?.state).toBe('complete');
         // A finished (or cancelled) upload's offset no longer moves.
         expect(await store.files.advanceCommitted(f.id, 8, 10)).toBe(false);
+        // A conditional update applies only in the named states.
+        expect(await store.files.update(f.id, { uploadSession: 'late' }, ['pending', 'uploading'])).toBeNull();
+        expect((await store.files.findById(f.id))?.uploadSession).toBeNull();
+        expect(await store.files.update(f.id, { uploadSession: 'ok' }, ['complete'])).toMatchObject({ uploadSession: 'ok' });
+        expect(await store.files.update('missing', { uploadSession: 'x' }, ['complete'])).toBeNull();
       });
 
       it('lets one worker claim a backup; re-claims only after the lease lapses or a failure is due', async () => {
@@ -252,6 +257,31 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         await store.files.update(a.id, { remoteId: null });
         expect(await store.files.listDeletedWithCopies(10)).toEqual([b.id]);
       });
+      it('marks a file deleted once, never while its upload is in flight, and forgets each copy once', async () => {
+        const u = await newUser('md@example.com');
+        const f = await store.files.create({ ownerId: u.id, name: 'm', size: 3, mimeType: 'x/y', accountId: null, backupState: 'pending' });
+        const at = new Date('2026-06-01T00:00:00Z');
+        // An unfinished upload is cancelled, not deleted.
+        expect(await store.files.markDeleted(f.id, at)).toBeNull();
+        await store.files.transitionState(f.id, ['pending'], 'complete');
+        await store.files.update(f.id, { remoteId: 'r-m', backup: { remotePath: 'objects/m' } });
+        const other = await peer();
+        const results = await Promise.all([store, other, store, other].map((s) => s.files.markDeleted(f.id, at)));
+        const won = results.filter((r) => r !== null);
+        expect(won).toHaveLength(1);
+        expect(won[0]).toMatchObject({ id: f.id, state: 'complete', deletedAt: at, remoteId: 'r-m' });
+        expect(await store.files.markDeleted('00000000-0000-4000-8000-000000000000', at)).toBeNull();
+
+        expect(await store.files.forgetCopy(f.id, 'primary', 'something-else')).toBe(false);
+        const forgets = await Promise.all([store, other].map((s) => s.files.forgetCopy(f.id, 'primary', 'r-m')));
+        expect(forgets.filter(Boolean)).toHaveLength(1);
+        expect(await store.files.listDeletedWithCopies(10)).toEqual([f.id]);
+        expect(await store.files.forgetCopy(f.id, 'backup', 'objects/m')).toBe(true);
+        expect(await store.files.forgetCopy(f.id, 'backup', 'objects/m')).toBe(false);
+        expect(await store.files.findById(f.id)).toMatchObject({ remoteId: null, backup: { remotePath: null, state: 'pending' } });
+        expect(await store.files.listDeletedWithCopies(10)).toEqual([]);
+      });
+
       it('stores upload fields, finds abandoned uploads, sums bytes placed per account, and detaches an account', async () => {
         const u = await newUser('up@example.com');
         const acct = await store.accounts.create({ provider: 'local', name: 'd', credentials: 's', quotaLimit: null, quotaUsed: 0 });

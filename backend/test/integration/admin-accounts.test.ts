@@ -100,8 +100,10 @@ describe('admin accounts API', () => {
       [{ provider: 'gdrive', name: 'g', clientId: 'a', clientSecret: 'b' }, 400, 'validation_failed'],
       [{ provider: 'webdav', name: 'w', url: 'ftp://host/' }, 400, 'validation_failed'],
       [{ provider: 'local', name: 'x', path: '/tmp/x', role: 'admin' }, 400, 'validation_failed'],
-      // A path that cannot be a directory: the test write fails before anything is stored.
-      [{ provider: 'local', name: 'file', path: '/dev/null/sub' }, 400, 'account_unusable'],
+      [{ provider: 'local', name: 'proc', path: '/proc/nope' }, 400, 'validation_failed'],
+      // A path that cannot be a directory (under a regular file): the test write fails before anything is stored.
+      [{ provider: 'local', name: 'file', path: path.join(gw.dataDir, 'metadata.db', 'sub') }, 400, 'account_unusable'],
+      [{ provider: 'webdav', name: 'creds in url', url: 'http://user:pw@127.0.0.1:1/' }, 400, 'account_unusable'],
     ];
     for (const [body, status, code] of cases) {
       const res = await add(body);

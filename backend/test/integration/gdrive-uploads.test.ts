@@ -209,6 +209,39 @@ describe('uploads to Google Drive', () => {
   });
 });
 
+describe('cancelling while a chunk is on its way to Drive', () => {
+  it('ends the upload for good: no new session, nothing reserved, nothing left in Drive', async () => {
+    await startGateway();
+    const account = await addDrive('main', 100 * MiB);
+    const { token, userId } = await newUser(gw, 'racecancel@example.com');
+    emu.injectFault({ on: 'upload-chunk', times: null, fault: { type: 'latency', ms: 400 } });
+    const data = randomBytes(3 * CHUNK);
+    const init = (await initiate(gw, token, 'c.bin', data.length)).body;
+    let cancelled: Promise<unknown> | undefined;
+    const result = await uploadAttempt({
+      wsBase: gw.wsBase,
+      fileId: init.fileId,
+      token: init.uploadToken,
+      size: data.length,
+      chunkSize: CHUNK,
+      readChunk: fromBuffer(data),
+      onMessage: (m) => {
+        // The first chunk has arrived and is being written to Drive: cancel over HTTP now.
+        if (m.type === 'progress' && !cancelled) cancelled = api(gw.url, 'DELETE', `/api/v1/upload/${init.fileId}`, { token });
+      },
+    });
+    expect(((await cancelled) as { status: number }).status).toBe(200);
+    expect(result).toMatchObject({ outcome: 'error', code: 'upload_cancelled', retryable: false });
+    await new Promise((r) => setTimeout(r, 600));
+    const file = await gw.running.store.files.findById(init.fileId);
+    expect(file).toMatchObject({ state: 'cancelled', uploadSession: null });
+    expect(emu.sessions(account.driveAccount).filter((x) => x.state === 'active')).toEqual([]);
+    expect(emu.files(account.driveAccount).filter((f) => f.mimeType !== 'application/vnd.google-apps.folder')).toEqual([]);
+    expect((await gw.running.store.accounts.findById(account.id))?.reserved).toBe(0);
+    expect((await gw.running.store.users.findById(userId))?.storageUsed).toBe(0);
+  });
+});
+
 describe('placement across Drive accounts', () => {
   beforeEach(async () => {
     await startGateway();

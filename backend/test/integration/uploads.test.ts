@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GatewayEvent } from '../../src/realtime/event-bus';
@@ -221,7 +222,7 @@ describe('WebSocket uploads', () => {
     expect((await attempt(a.uploadToken)).outcome).toBe('complete');
   });
 
-  it('cancels on request: reservations and the partial upload are released, the token is dead', async () => {
+  it('cancels on request: reservations and the partial upload are released, and a reconnect hears it was cancelled', async () => {
     const accountId = await addLocal('a');
     const { token, userId } = await newUser(gw, 'cancel@example.com');
     const data = randomBytes(3 * CHUNK);
@@ -242,7 +243,7 @@ describe('WebSocket uploads', () => {
     expect((await gw.running.store.files.findById(init.fileId))?.state).toBe('cancelled');
     expect(fs.readdirSync(path.join(gw.dataDir, 'member-a', 'uploads'))).toEqual([]);
     const after = await uploadAttempt({ wsBase: gw.wsBase, fileId: init.fileId, token: init.uploadToken, size: data.length, chunkSize: CHUNK, readChunk: fromBuffer(data) });
-    expect(after).toMatchObject({ outcome: 'error', code: 'invalid_upload_token', retryable: false });
+    expect(after).toMatchObject({ outcome: 'error', code: 'upload_cancelled', retryable: false });
     // Over HTTP, cancelling twice is fine; a complete upload cannot be cancelled.
     expect((await api(gw.url, 'DELETE', `/api/v1/upload/${init.fileId}`, { token })).status).toBe(200);
     const done = await upload(token, randomBytes(10));
@@ -358,5 +359,87 @@ describe('reservations under concurrency', () => {
     expect(results.filter((r) => r.status === 507)).toHaveLength(12);
     expect((await gw.running.store.accounts.findById(small))?.reserved).toBe(5 * MiB);
     expect((await gw.running.store.accounts.findById(other))?.reserved).toBe(3 * MiB);
+  });
+});
+
+describe('hostile and unlucky clients', () => {
+  it('survives an upgrade request whose target is not a URL', async () => {
+    const { port } = new URL(gw.url);
+    for (const target of ['//[', 'http://[/', '/ws_api/upload/%zz']) {
+      const answer = await new Promise<string>((resolve) => {
+        const socket = net.connect(Number(port), '127.0.0.1', () => {
+          socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+        });
+        let text = '';
+        socket.on('data', (d) => (text += d.toString()));
+        socket.on('close', () => resolve(text));
+        socket.on('error', () => resolve(text));
+      });
+      expect(answer.startsWith('HTTP/1.1 404') || answer === '').toBe(true);
+    }
+    expect((await api(gw.url, 'GET', '/healthz')).status).toBe(200);
+  });
+
+  it('gives a stalled HTTP PUT up when a WebSocket takes the upload over', async () => {
+    await addLocal('a');
+    const { token } = await newUser(gw, 'stall@example.com');
+    const data = randomBytes(2 * CHUNK);
+    const init = (await initiate(gw, token, 's.bin', data.length)).body;
+    // A PUT that sends half a chunk and then nothing.
+    const { port } = new URL(gw.url);
+    const stalled = net.connect(Number(port), '127.0.0.1', () => {
+      stalled.write(
+        `PUT /api/v1/upload/${init.fileId} HTTP/1.1\r\nHost: x\r\nX-Upload-Token: ${init.uploadToken}\r\nContent-Length: ${data.length}\r\n\r\n`,
+      );
+      stalled.write(data.subarray(0, CHUNK / 2));
+    });
+    stalled.on('error', () => undefined);
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    const result = await uploadAttempt({ wsBase: gw.wsBase, fileId: init.fileId, token: init.uploadToken, size: data.length, chunkSize: CHUNK, readChunk: fromBuffer(data) });
+    expect(result.outcome).toBe('complete');
+    expect(Date.now() - started).toBeLessThan(5000);
+    stalled.destroy();
+  });
+
+  it('refuses a whole-file PUT of the wrong length before storing anything, and initiate only takes JSON', async () => {
+    await addLocal('a');
+    const { token } = await newUser(gw, 'length@example.com');
+    const init = (await initiate(gw, token, 'l.bin', 1000)).body;
+    const res = await fetch(`${gw.url}/api/v1/upload/${init.fileId}`, { method: 'PUT', headers: { 'X-Upload-Token': init.uploadToken }, body: new Uint8Array(1001) });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('size_mismatch');
+    expect((await api<{ committed: number }>(gw.url, 'GET', `/api/v1/upload/${init.fileId}/status`, { token })).body.committed).toBe(0);
+    const form = await fetch(`${gw.url}/api/v1/upload/initiate`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'filename=x&size=1',
+    });
+    expect(form.status).toBe(415);
+  });
+
+  it('moves an upload whose account was force-removed: the client hears it may reconnect, and finishes elsewhere', async () => {
+    const first = await addLocal('first', 100 * MiB);
+    const second = await addLocal('second', 50 * MiB);
+    const { token } = await newUser(gw, 'moved@example.com');
+    const data = randomBytes(2 * CHUNK + 3);
+    const init = (await initiate(gw, token, 'm.bin', data.length)).body;
+    expect((await gw.running.store.files.findById(init.fileId))?.accountId).toBe(first);
+    const { final, attempts } = await uploadWithResume({
+      wsBase: gw.wsBase,
+      fileId: init.fileId,
+      token: init.uploadToken,
+      size: data.length,
+      chunkSize: CHUNK,
+      readChunk: fromBuffer(data),
+      dropPlan: [CHUNK],
+      beforeReconnect: async (attempt) => {
+        if (attempt === 0) expect((await api(gw.url, 'DELETE', `/api/v1/admin/accounts/${first}?force=true`, { token: admin })).status).toBe(204);
+      },
+    });
+    expect(attempts[1]).toMatchObject({ outcome: 'error', code: 'upload_restarted', retryable: true });
+    expect(final.outcome === 'complete' && final.file.sha256).toBe(sha(data));
+    expect((await gw.running.store.files.findById(init.fileId))?.accountId).toBe(second);
+    expect((await gw.running.store.accounts.findById(second))?.reserved).toBe(0);
   });
 });

@@ -29,8 +29,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * `objects/<remoteId>` when complete. Ids are UUIDs we generate, checked on
  * every call, so no caller-supplied string ever becomes a path.
  *
- * Chunks of one upload are serialised in this process. The directory must not
- * be shared by two gateway processes writing the same upload at once.
+ * Chunks of one upload are serialised in this process; across processes each
+ * chunk is written at its offset, so a duplicate write stores the same bytes.
  */
 export class LocalDiskProvider implements StorageProvider {
   readonly kind = 'local' as const;
@@ -79,9 +79,11 @@ export class LocalDiskProvider implements StorageProvider {
       }
       const part = this.partPath(handle.uploadId);
       await io(async () => {
-        const fh = await fsp.open(part, 'a');
+        // At the offset, not appended: two processes that both saw `offset` (a client that reconnected
+        // to another replica mid-write) then write the same bytes to the same place.
+        const fh = await fsp.open(part, 'r+');
         try {
-          await fh.write(chunk);
+          await fh.write(chunk, 0, chunk.length, offset);
           await fh.sync();
         } finally {
           await fh.close();
@@ -207,6 +209,7 @@ function mapFsError(err: unknown, notFoundMessage = 'Not found'): ProviderError 
     case 'ENOTDIR':
     case 'EISDIR':
     case 'ENAMETOOLONG':
+    case 'EEXIST':
       return new PermanentError(`Cannot write to the storage directory: ${message}`, { cause: err });
     default:
       return new TransientError(message, { cause: err });

@@ -151,7 +151,7 @@ export class WebDavProvider implements StorageProvider {
       const end = offset + chunk.length;
       if (end > handle.size) throw new PermanentError(`Chunk ends at byte ${end}, past the declared size ${handle.size}`);
       if (end < handle.size) {
-        await this.appendToSpool(handle.uploadId, chunk);
+        await this.writeToSpool(handle.uploadId, offset, chunk);
         return { committed: end };
       }
       const remotePath = this.objectPath(handle.remoteId);
@@ -189,15 +189,17 @@ export class WebDavProvider implements StorageProvider {
    * (backups copy a primary this way, never buffering it), then checks the
    * server holds `size` bytes. Not retried here: a consumed stream cannot be
    * sent again, so the caller (a queued job) tries again from the start.
+   * `signal` aborts the PUT (a worker shutting down): the body may be sitting
+   * in socket buffers, out of reach of the content iterator.
    */
-  async writeObject(remoteId: string, content: AsyncIterable<Buffer>, size: number): Promise<void> {
+  async writeObject(remoteId: string, content: AsyncIterable<Buffer>, size: number, signal?: AbortSignal): Promise<void> {
     const remotePath = this.objectPath(remoteId);
     if (!this.collectionsReady) {
       await this.ensureCollections();
       this.collectionsReady = true;
     }
     try {
-      await this.putStream(remotePath, content, size);
+      await this.putStream(remotePath, content, size, signal);
     } catch (err) {
       // A parent collection vanished (deleted by hand, server reset): make it again on the next try.
       if (err instanceof ProviderError && describeFailure(err.cause).status === 409) {
@@ -359,10 +361,13 @@ export class WebDavProvider implements StorageProvider {
    * One PUT streaming `content` with an explicit Content-Length: the client
    * sends any stream chunked otherwise (FACTS.md), which some servers refuse.
    */
-  private async putStream(remotePath: string, content: AsyncIterable<Buffer>, size: number): Promise<void> {
+  private async putStream(remotePath: string, content: AsyncIterable<Buffer>, size: number, signal?: AbortSignal): Promise<void> {
     const controller = new AbortController();
     // An idle timer, not a deadline: a large upload on a slow link is fine as long as it moves.
     const idle = setTimeout(() => controller.abort(), this.timeoutMs);
+    const abort = () => controller.abort();
+    if (signal?.aborted) abort();
+    signal?.addEventListener('abort', abort, { once: true });
     let settled = false;
     async function* timed(): AsyncGenerator<Buffer> {
       for await (const piece of content) {
@@ -382,6 +387,7 @@ export class WebDavProvider implements StorageProvider {
     } finally {
       settled = true;
       clearTimeout(idle);
+      signal?.removeEventListener('abort', abort);
       body.destroy();
     }
   }
@@ -456,11 +462,17 @@ export class WebDavProvider implements StorageProvider {
     }
   }
 
-  private async appendToSpool(uploadId: string, chunk: Buffer): Promise<void> {
+  /**
+   * Writes the chunk at its offset rather than appending: two gateway
+   * processes that both saw the spool at `offset` (a client reconnecting to
+   * another replica mid-write) then write the same bytes to the same place
+   * instead of one after the other.
+   */
+  private async writeToSpool(uploadId: string, offset: number, chunk: Buffer): Promise<void> {
     await spoolIo(async () => {
-      const fh = await fsp.open(this.spoolPath(uploadId), 'a');
+      const fh = await fsp.open(this.spoolPath(uploadId), 'r+');
       try {
-        await fh.write(chunk);
+        await fh.write(chunk, 0, chunk.length, offset);
         await fh.sync();
       } finally {
         await fh.close();

@@ -248,13 +248,14 @@ export class MongoFiles implements FilesRepo {
     return { items: docs.map((d) => must(toRecord<FileRecord>(d), 'file')), total };
   }
 
-  async update(id: string, patch: FilePatch): Promise<FileRecord | null> {
+  async update(id: string, patch: FilePatch, whenState?: readonly FileState[]): Promise<FileRecord | null> {
     const { backup, ...fields } = patch;
     const set: Record<string, unknown> = { ...defined(fields), updatedAt: new Date() };
     for (const [key, value] of Object.entries(backup ?? {})) {
       if (value !== undefined) set[`backup.${key}`] = value;
     }
-    const doc = await this.models.files.findOneAndUpdate({ _id: id }, { $set: set }, { returnDocument: 'after' }).lean<FileDoc>();
+    const filter: FilterQuery<FileDoc> = whenState ? { _id: id, state: { $in: [...whenState] } } : { _id: id };
+    const doc = await this.models.files.findOneAndUpdate(filter, { $set: set }, { returnDocument: 'after' }).lean<FileDoc>();
     return toRecord<FileRecord>(doc);
   }
 
@@ -269,6 +270,23 @@ export class MongoFiles implements FilesRepo {
   async transitionState(id: string, from: FileState[], to: FileState): Promise<boolean> {
     if (from.length === 0) return false;
     const result = await this.models.files.updateOne({ _id: id, state: { $in: from } }, { $set: { state: to, updatedAt: new Date() } });
+    return result.matchedCount === 1;
+  }
+
+  async markDeleted(id: string, at: Date): Promise<FileRecord | null> {
+    const doc = await this.models.files
+      .findOneAndUpdate(
+        { _id: id, deletedAt: null, state: { $nin: [...IN_FLIGHT_STATES] } },
+        { $set: { deletedAt: at, updatedAt: new Date() } },
+        { returnDocument: 'after' },
+      )
+      .lean<FileDoc>();
+    return toRecord<FileRecord>(doc);
+  }
+
+  async forgetCopy(id: string, copy: 'primary' | 'backup', expected: string): Promise<boolean> {
+    const field = copy === 'primary' ? 'remoteId' : 'backup.remotePath';
+    const result = await this.models.files.updateOne({ _id: id, [field]: expected }, { $set: { [field]: null, updatedAt: new Date() } });
     return result.matchedCount === 1;
   }
 

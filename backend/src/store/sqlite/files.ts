@@ -162,7 +162,7 @@ export class SqliteFiles implements FilesRepo {
     return { items: rows.map(toFile), total };
   }
 
-  async update(id: string, patch: FilePatch): Promise<FileRecord | null> {
+  async update(id: string, patch: FilePatch, whenState?: readonly FileState[]): Promise<FileRecord | null> {
     const { backup, ...fields } = patch;
     const main = setClause(fields, FILE_COLUMNS);
     const extra = setClause(
@@ -170,10 +170,15 @@ export class SqliteFiles implements FilesRepo {
       Object.fromEntries(Object.entries(BACKUP_COLUMNS).map(([k, c]) => [`backup_${k}`, c])),
     );
     const sets = [main.sql, extra.sql].filter(Boolean).join(', ');
+    const condition = whenState ? ` AND state IN (${whenState.length ? sqlList(whenState) : 'NULL'})` : '';
     if (sets) {
-      this.db
-        .prepare(`UPDATE files SET ${sets}, updated_at = @now WHERE id = @id`)
-        .run({ ...main.params, ...extra.params, id, now: Date.now() });
+      const changed = this.db
+        .prepare(`UPDATE files SET ${sets}, updated_at = @now WHERE id = @id${condition}`)
+        .run({ ...main.params, ...extra.params, id, now: Date.now() }).changes;
+      if (whenState && changed === 0) return null;
+    } else if (whenState) {
+      const current = await this.findById(id);
+      return current && whenState.includes(current.state) ? current : null;
     }
     return this.findById(id);
   }
@@ -196,6 +201,24 @@ export class SqliteFiles implements FilesRepo {
     from.forEach((s, i) => (params[`from${i}`] = s));
     return (
       this.db.prepare(`UPDATE files SET state = @to, updated_at = @now WHERE id = @id AND state IN (${placeholders})`).run(params)
+        .changes === 1
+    );
+  }
+
+  async markDeleted(id: string, at: Date): Promise<FileRecord | null> {
+    const changed = this.db
+      .prepare(
+        `UPDATE files SET deleted_at = @at, updated_at = @now
+         WHERE id = @id AND deleted_at IS NULL AND state NOT IN (${sqlList(IN_FLIGHT_STATES)})`,
+      )
+      .run({ id, at: ms(at), now: Date.now() }).changes;
+    return changed === 1 ? this.findById(id) : null;
+  }
+
+  async forgetCopy(id: string, copy: 'primary' | 'backup', expected: string): Promise<boolean> {
+    const column = copy === 'primary' ? 'remote_id' : 'backup_remote_path';
+    return (
+      this.db.prepare(`UPDATE files SET ${column} = NULL, updated_at = @now WHERE id = @id AND ${column} = @expected`).run({ id, expected, now: Date.now() })
         .changes === 1
     );
   }
