@@ -51,8 +51,46 @@ export class SessionHttp {
     });
   }
 
+  /**
+   * A streaming GET (Drive media), resolved once the headers are in. Error
+   * replies are read (they are small) and rejected shaped like a gaxios error,
+   * so map-error.ts classifies them like any other Google reply. Only the wait
+   * for the headers is timed: after that the reader sets the pace.
+   */
+  getStream(uri: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; stream: http.IncomingMessage }> {
+    const url = new URL(uri);
+    const transport = url.protocol === 'https:' ? https : http;
+    const agent = url.protocol === 'https:' ? this.agents['https:'] : this.agents['http:'];
+    return new Promise((resolve, reject) => {
+      const req = transport.get(url, { agent, headers }, (res) => {
+        req.setTimeout(0);
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) {
+          resolve({ status, headers: res.headers, stream: res });
+          return;
+        }
+        const parts: Buffer[] = [];
+        res.on('data', (part: Buffer) => parts.length < 64 && parts.push(part));
+        res.on('end', () => reject(new ReplyError(status, res.headers, Buffer.concat(parts).toString('utf8'))));
+        res.on('error', reject);
+      });
+      req.setTimeout(this.timeoutMs, () => req.destroy(Object.assign(new Error(`No reply for ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+      req.on('error', reject);
+    });
+  }
+
   close(): void {
     this.agents['http:'].destroy();
     this.agents['https:'].destroy();
+  }
+}
+
+/** A non-2xx reply, shaped like a gaxios error (`response.status/headers/data`) for map-error.ts. */
+export class ReplyError extends Error {
+  readonly response: { status: number; headers: Record<string, unknown>; data: string };
+  constructor(status: number, headers: http.IncomingHttpHeaders, data: string) {
+    super(`Google answered ${status}`);
+    this.name = 'ReplyError';
+    this.response = { status, headers: { ...headers }, data };
   }
 }
