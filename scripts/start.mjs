@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: build backend and frontend only if a build is missing, then run
-// the gateway in the foreground. Signals are passed on so Ctrl-C and SIGTERM
-// shut it down gracefully.
+// the gateway in the foreground. `npm run worker` (this script with the
+// argument `worker`) runs only the job workers instead. Signals are passed on
+// so Ctrl-C and SIGTERM shut either down gracefully.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -9,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { GATEWAY_RUNTIME_ENV } from './runtime-env.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const backendEntry = path.join(root, 'backend', 'dist', 'main.js');
+const entryName = process.argv[2] === 'worker' ? 'worker.js' : 'main.js';
+const backendEntry = path.join(root, 'backend', 'dist', entryName);
 const frontendIndex = path.join(root, 'frontend', 'dist', 'frontend', 'browser', 'index.html');
 
 if (!existsSync(backendEntry) || !existsSync(frontendIndex)) {

@@ -12,8 +12,8 @@ import type { Health } from '../store/types';
 export interface BackupTarget {
   /** Where the backups live, for logs and admin views (no credentials). */
   readonly description: string;
-  /** One PUT of exactly `size` bytes from `content`; resolves once the server holds them. */
-  writeObject(remoteId: string, content: AsyncIterable<Buffer>, size: number): Promise<void>;
+  /** One PUT of exactly `size` bytes from `content`; resolves once the server holds them. `signal` aborts it. */
+  writeObject(remoteId: string, content: AsyncIterable<Buffer>, size: number, signal?: AbortSignal): Promise<void>;
   read(remoteId: string, range?: ByteRange): Promise<{ stream: Readable; size: number }>;
   /** Idempotent. */
   remove(remoteId: string): Promise<void>;
@@ -25,7 +25,7 @@ export const backupRemoteId = (fileId: string): string => `objects/${fileId}`;
 
 export function openBackupTarget(
   config: { url: string; username: string; password: string; root: string },
-  options: { spoolDir: string; retry?: RetryPolicy },
+  options: { spoolDir: string; retry?: RetryPolicy; maxConnections?: number },
 ): BackupTarget {
   const provider = new WebDavProvider({
     url: config.url,
@@ -35,11 +35,12 @@ export function openBackupTarget(
     // Backups never spool (they stream one PUT), but the adapter wants a place.
     spoolDir: options.spoolDir,
     ...(options.retry ? { retry: options.retry } : {}),
+    ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}),
   });
   const url = new URL(config.url);
   return {
     description: `${url.origin}${config.root}`,
-    writeObject: (remoteId, content, size) => provider.writeObject(remoteId, content, size),
+    writeObject: (remoteId, content, size, signal) => provider.writeObject(remoteId, content, size, signal),
     read: (remoteId, range) => provider.read(remoteId, range),
     remove: (remoteId) => provider.remove(remoteId),
     check: () => provider.check(),

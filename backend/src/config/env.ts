@@ -89,6 +89,7 @@ export const envSchema = z
     BACKUP_MAX_ATTEMPTS: withDefault(integer(1, 100), '8'),
     BACKUP_RETRY_BASE_SECONDS: withDefault(z.coerce.number().min(0.001).max(3600), '30'),
     BACKUP_RETRY_MAX_SECONDS: withDefault(z.coerce.number().min(0.001).max(7 * 24 * 3600), '3600'),
+    BACKUP_LEASE_SECONDS: withDefault(z.coerce.number().min(0.1).max(3600), '60'),
     RECONCILE_INTERVAL_SECONDS: withDefault(z.coerce.number().min(0).max(24 * 3600), '60'),
   })
   .superRefine((env, ctx) => {
@@ -154,6 +155,11 @@ export interface Config {
   backup: { url: string; username: string; password: string; root: string } | undefined;
   backupConcurrency: number;
   backupRetry: { maxAttempts: number; baseMs: number; maxMs: number };
+  /**
+   * How long a worker's claim on a backup lasts; the worker renews it while it
+   * copies, so only a worker that died lets it lapse — and then another takes over.
+   */
+  backupLeaseMs: number;
   /** How often the store is compared with the queue (pending, due and stuck work re-enqueued); 0: only at startup. */
   reconcileIntervalMs: number;
 }
@@ -241,6 +247,7 @@ export function loadConfig(source: NodeJS.ProcessEnv, cwd = process.cwd()): Conf
       baseMs: Math.round(env.BACKUP_RETRY_BASE_SECONDS * 1000),
       maxMs: Math.round(env.BACKUP_RETRY_MAX_SECONDS * 1000),
     },
+    backupLeaseMs: Math.round(env.BACKUP_LEASE_SECONDS * 1000),
     reconcileIntervalMs: Math.round(env.RECONCILE_INTERVAL_SECONDS * 1000),
   };
 }

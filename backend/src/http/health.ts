@@ -1,12 +1,12 @@
 import { Router } from 'express';
+import type { JobQueue } from '../backup/queue/types';
 import type { MetadataStore } from '../store/types';
 
 /**
  * /healthz: the process is up (liveness). /readyz: it can serve — the store
- * answers and we are not shutting down (readiness). Later the queue joins the
- * readiness check.
+ * and the job queue answer and we are not shutting down (readiness).
  */
-export function healthRoutes(deps: { store: MetadataStore; isShuttingDown: () => boolean }): Router {
+export function healthRoutes(deps: { store: MetadataStore; queue: Pick<JobQueue, 'ping'>; isShuttingDown: () => boolean }): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -22,6 +22,12 @@ export function healthRoutes(deps: { store: MetadataStore; isShuttingDown: () =>
       checks.store = 'ok';
     } catch {
       checks.store = 'fail';
+    }
+    try {
+      await deps.queue.ping();
+      checks.queue = 'ok';
+    } catch {
+      checks.queue = 'fail';
     }
     const ok = Object.values(checks).every((c) => c === 'ok');
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks });

@@ -267,7 +267,7 @@ describe('HTTP basics', () => {
     const given = await t.http.get('/healthz').set('X-Request-Id', 'from-nginx-123');
     expect(given.headers['x-request-id']).toBe('from-nginx-123');
 
-    expect((await t.http.get('/readyz')).body).toEqual({ status: 'ok', checks: { store: 'ok' } });
+    expect((await t.http.get('/readyz')).body).toEqual({ status: 'ok', checks: { store: 'ok', queue: 'ok' } });
     await t.store.close();
     const down = await t.http.get('/readyz');
     expect(down.status).toBe(503);
