@@ -20,7 +20,7 @@ export interface RunningServer {
 }
 
 /** What tests may swap in; production uses the defaults. */
-export type ServerOptions = { logger?: Logger } & Partial<Pick<AppDeps, 'clock' | 'retryPolicy' | 'breaker' | 'events'>>;
+export type ServerOptions = { logger?: Logger } & Partial<Pick<AppDeps, 'clock' | 'retryPolicy' | 'breaker' | 'events' | 'workerGraceMs'>>;
 
 /** Starts the gateway: config → secrets → store → first admin → pool → HTTP. Used by main and by tests. */
 export async function startServer(env: NodeJS.ProcessEnv, options: ServerOptions = {}): Promise<RunningServer> {
@@ -38,7 +38,15 @@ export async function startServer(env: NodeJS.ProcessEnv, options: ServerOptions
   await app.accounts.ensureEmbeddedMember(config.localStorageDir);
 
   const server = http.createServer(app.express);
-  server.on('upgrade', (req, socket, head) => app.handleUpgrade(req, socket, head));
+  server.on('upgrade', (req, socket, head) => {
+    // An upgrade listener that throws would take the whole process down: no request may do that.
+    try {
+      app.handleUpgrade(req, socket, head);
+    } catch (err) {
+      log.error({ err }, 'WebSocket upgrade failed');
+      socket.destroy();
+    }
+  });
   server.headersTimeout = 60_000;
   server.requestTimeout = 0; // uploads and downloads may legitimately take hours
   await new Promise<void>((resolve, reject) => {

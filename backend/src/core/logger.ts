@@ -25,6 +25,12 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { service: 'directdrivex' } }, destination);
 }
 
-/** Query parameters that carry credentials (upload tokens, OAuth codes) are masked in logged URLs. */
-const SECRET_QUERY = /([?&](?:token|code|state|access_token|refresh_token)=)[^&#]*/gi;
-export const redactUrl = (url: string): string => url.replace(SECRET_QUERY, '$1[redacted]');
+/**
+ * Query parameters that carry credentials (upload tokens, OAuth codes, download
+ * tickets, link unlock keys) are masked in logged URLs, and so is the token in
+ * a share link's path (`/api/v1/links/<token>…`): whoever reads the logs must
+ * not be able to download what was shared.
+ */
+const SECRET_QUERY = /([?&](?:token|code|state|access_token|refresh_token|ticket|key)=)[^&#]*/gi;
+const LINK_TOKEN = /(\/links\/)[^/?#]+/g;
+export const redactUrl = (url: string): string => url.replace(SECRET_QUERY, '$1[redacted]').replace(LINK_TOKEN, '$1[redacted]');

@@ -15,8 +15,12 @@ import { type Clock, systemClock } from '../core/clock';
 import { NotFoundError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { accountRoutes } from '../admin/accounts-routes';
-import { type JobQueue, openQueue } from '../backup/queue';
+import { JOB, type JobQueue, openQueue } from '../backup/queue';
+import { backupCompletedUploads, Reconciler } from '../backup/reconciler';
+import { backupRoutes } from '../backup/routes';
+import { BackupAdmin } from '../backup/service';
 import { type BackupTarget, openBackupTarget } from '../backup/target';
+import { BackupWorker } from '../backup/worker';
 import { AccountsService } from '../pool/accounts-service';
 import { Allocator } from '../pool/allocator';
 import type { BreakerPolicy } from '../pool/circuit-breaker';
@@ -30,6 +34,18 @@ import type { MetadataStore } from '../store/types';
 import { uploadRoutes } from '../uploads/routes';
 import { UploadService } from '../uploads/service';
 import { UploadSocketServer } from '../uploads/ws-handler';
+import { DownloadService } from '../downloads/service';
+import { downloadRoutes } from '../downloads/routes';
+import { UrlSigner } from '../downloads/signed-urls';
+import { createDeleteFileJob } from '../files/delete-job';
+import { fileRoutes } from '../files/routes';
+import { FileService } from '../files/service';
+import { fileLinkRoutes, publicLinkRoutes } from '../links/routes';
+import { LinkService } from '../links/service';
+import { LinkPasswordThrottle } from '../links/throttle';
+import { declareDownloadMetrics, Metrics } from '../core/metrics';
+import type { JobHandler } from '../backup/queue/types';
+import { metricsRoutes } from './metrics';
 import { apiNotFound, errorHandler } from './error-handler';
 import { healthRoutes } from './health';
 import { requestContext } from './request-context';
@@ -52,6 +68,8 @@ export interface AppDeps {
   providerFactory?: ProviderFactory;
   /** Tests may hand in a queue (e.g. Bull with a per-run prefix); default from REDIS_URL. */
   queue?: JobQueue;
+  /** How long `close` lets running jobs finish before it stops them (default WORKER_GRACE_MS). */
+  workerGraceMs?: number;
 }
 
 export interface App {
@@ -64,16 +82,32 @@ export interface App {
   queue: JobQueue;
   /** Null until BACKUP_WEBDAV_URL is set. */
   backupTarget: BackupTarget | null;
+  /** The `file.delete` job handler (files/delete-job.ts), for whichever process runs the workers. */
+  deleteFileJob: JobHandler<'file.delete'>;
+  /** The admin backup API's logic. */
+  backups: BackupAdmin;
+  /** Compares the store with the queue (runs with the workers). */
+  reconciler: Reconciler;
   /** WebSocket upgrades (`/ws_api/upload/<id>`); anything else is refused. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** Background work of a serving process: pool health checks and the abandoned-upload sweep. */
+  /** Background work of a serving process: pool health checks, the abandoned-upload sweep, and the workers when RUN_WORKERS. */
   startBackground(): void;
-  /** Stops background work and closes open sockets. */
+  /** The job workers and the reconciler (`npm run worker`, or the API process itself when RUN_WORKERS). */
+  startWorkers(): void;
+  /** Stops background work and the workers (running jobs get WORKER_GRACE_MS), closes open sockets and the queue. */
   close(): Promise<void>;
 }
 
 /** How often abandoned uploads are looked for (their expiry itself is UPLOAD_EXPIRY_SECONDS). */
 const UPLOAD_SWEEP_MS = 60_000;
+/**
+ * How long a stopping process lets running jobs finish before it interrupts
+ * them (an interrupted backup is handed back as pending; nothing is lost
+ * either way). Within the usual 30 s a container gets between SIGTERM and SIGKILL.
+ */
+const WORKER_GRACE_MS = 20_000;
+/** Connections to the backup target kept free of backup PUTs, for reads (verification, download fallback). */
+const BACKUP_READ_CONNECTIONS = 4;
 
 /** Assembles the Express app from its parts. No listening, no process-level state: tests build many. */
 export function createApp(deps: AppDeps): App {
@@ -135,8 +169,30 @@ export function createApp(deps: AppDeps): App {
 
   const queue = deps.queue ?? openQueue(config, logger);
   const backupTarget = config.backup
-    ? openBackupTarget(config.backup, { spoolDir: path.join(config.dataDir, 'spool', 'backup'), ...(deps.retryPolicy ? { retry: deps.retryPolicy } : {}) })
+    ? openBackupTarget(config.backup, {
+        spoolDir: path.join(config.dataDir, 'spool', 'backup'),
+        // One connection per running backup (each holds its PUT open), plus room for download
+        // fallbacks reading from the backup meanwhile; default 4 + 4, within a Storage Box's ~10.
+        maxConnections: config.backupConcurrency + BACKUP_READ_CONNECTIONS,
+        ...(deps.retryPolicy ? { retry: deps.retryPolicy } : {}),
+      })
     : null;
+  const backupWorker = backupTarget
+    ? new BackupWorker({
+        store,
+        registry,
+        target: backupTarget,
+        queue,
+        clock,
+        logger,
+        retry: config.backupRetry,
+        leaseMs: config.backupLeaseMs,
+      })
+    : null;
+  const reconciler = new Reconciler({ store, queue, clock, logger, backups: backupTarget !== null });
+  const backups = new BackupAdmin({ store, queue, target: backupTarget, reconciler, clock, logger });
+  // Every process where uploads complete queues their backups; the jobs run wherever workers do.
+  const unsubscribeBackups = backupTarget ? backupCompletedUploads({ events, queue, logger }) : () => undefined;
 
   const app = express();
   app.disable('x-powered-by');
@@ -156,7 +212,7 @@ export function createApp(deps: AppDeps): App {
   );
   app.use(passport.initialize());
 
-  app.use(healthRoutes({ store, isShuttingDown: deps.isShuttingDown ?? (() => false) }));
+  app.use(healthRoutes({ store, queue, isShuttingDown: deps.isShuttingDown ?? (() => false) }));
 
   const api = express.Router();
   // Before the body parsers: upload bodies are file bytes and must stream.
@@ -166,6 +222,19 @@ export function createApp(deps: AppDeps): App {
   api.use(cookieParser());
   api.use('/v1/auth', authRoutes({ auth, passport, config, logger }));
   api.use('/v1/admin/accounts', accountRoutes({ accounts, google: googleConnect, passport, logger }));
+  // Files, downloads (with fallback to the backup), share links and ZIPs.
+  const metrics = declareDownloadMetrics(new Metrics());
+  const signer = new UrlSigner(config.jwtSecret, clock);
+  const files = new FileService({ store, queue, clock, logger });
+  const downloads = new DownloadService({ store, registry, backupTarget, logger, metrics });
+  const links = new LinkService({ store, files, clock, logger, signer, throttle: new LinkPasswordThrottle(clock), publicUrl: config.publicUrl });
+  const deleteFileJob = createDeleteFileJob({ store, registry, backupTarget, logger });
+  api.use('/v1/files', fileRoutes({ files, passport }));
+  api.use('/v1/files', fileLinkRoutes({ links, passport }));
+  api.use('/v1/download', downloadRoutes({ files, downloads, signer, users: store.users, passport, logger, metrics }));
+  api.use('/v1/links', publicLinkRoutes({ links, downloads }));
+  app.use(metricsRoutes({ metrics, passport }));
+  api.use('/v1/admin/backups', backupRoutes({ backups, passport }));
   api.use(apiNotFound);
   app.use('/api', api);
 
@@ -173,6 +242,19 @@ export function createApp(deps: AppDeps): App {
   app.use(errorHandler);
 
   let sweep: NodeJS.Timeout | undefined;
+  let workersStarted = false;
+  const startWorkers = () => {
+    if (workersStarted) return;
+    workersStarted = true;
+    if (backupWorker) queue.process(JOB.backupFile, config.backupConcurrency, ({ fileId }) => backupWorker.run(fileId));
+    // Deletions talk to the same servers (pool members, the backup target): the same limit.
+    queue.process(JOB.deleteFile, config.backupConcurrency, deleteFileJob);
+    reconciler.start(config.reconcileIntervalMs);
+    logger.info(
+      { queue: queue.kind, backupConcurrency: config.backupConcurrency, backupTarget: backupTarget?.description ?? null },
+      'job workers started',
+    );
+  };
   return {
     express: app,
     auth,
@@ -182,6 +264,9 @@ export function createApp(deps: AppDeps): App {
     events,
     queue,
     backupTarget,
+    deleteFileJob,
+    backups,
+    reconciler,
     handleUpgrade(req, socket, head) {
       if (sockets.handles(req.url)) return sockets.handleUpgrade(req, socket, head);
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -192,12 +277,22 @@ export function createApp(deps: AppDeps): App {
         uploads.expireAbandoned().catch((err: unknown) => logger.error({ err }, 'abandoned-upload sweep failed'));
       }, UPLOAD_SWEEP_MS);
       sweep.unref();
+      if (config.runWorkers) startWorkers();
     },
+    startWorkers,
     async close() {
       if (sweep) clearInterval(sweep);
+      unsubscribeBackups();
+      await reconciler.stop();
       await health.stop();
       await sockets.close();
-      await queue.close();
+      // The queue stops taking jobs at once and waits for running ones; past the grace period they are interrupted.
+      const grace = setTimeout(() => backupWorker?.abortAll(), deps.workerGraceMs ?? WORKER_GRACE_MS);
+      try {
+        await queue.close();
+      } finally {
+        clearTimeout(grace);
+      }
     },
   };
 }

@@ -31,5 +31,8 @@ describe('redactUrl', () => {
     expect(redactUrl('/ws_api/upload/f1?token=abc&x=1')).toBe('/ws_api/upload/f1?token=[redacted]&x=1');
     expect(redactUrl('/cb?state=s&code=c')).toBe('/cb?state=[redacted]&code=[redacted]');
     expect(redactUrl('/plain/path')).toBe('/plain/path');
+    expect(redactUrl('/api/v1/download/stream/f1?ticket=u.1.m')).toBe('/api/v1/download/stream/f1?ticket=[redacted]');
+    expect(redactUrl('/api/v1/links/abcDEF_-1/download?key=1.m')).toBe('/api/v1/links/[redacted]/download?key=[redacted]');
+    expect(redactUrl('/api/v1/links/abc')).toBe('/api/v1/links/[redacted]');
   });
 });
