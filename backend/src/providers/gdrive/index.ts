@@ -431,6 +431,8 @@ function remoteIdOf(text: string, handle: DriveUploadHandle): string {
   return id;
 }
 
+const WINDOW_BUFFER_BYTES = 256 * 1024;
+
 /**
  * Passes bytes `skip`…`skip + take - 1` of `source` on, turning a source that
  * breaks off or comes up short into a TransientError, and stopping the
@@ -439,6 +441,8 @@ function remoteIdOf(text: string, handle: DriveUploadHandle): string {
 function window(source: Readable, skip: number, take: number, context: string): Readable {
   let seen = 0;
   const out = new Transform({
+    // Node's 16 KiB default would pause the Drive response every few packets; relays run at a quarter MiB.
+    highWaterMark: WINDOW_BUFFER_BYTES,
     transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
       const from = Math.max(0, skip - seen);
       const to = Math.min(chunk.length, skip + take - seen);
