@@ -20,10 +20,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { connectDriveEmulator } from '../../backend/test/support/drive-emulator';
 import { startWebDavServer } from '../../backend/test/support/webdav-server';
-import { uploadWithResume } from '../../backend/test/support/ws-upload-client';
 import {
   ADMIN,
-  chunkReader,
   describeCpu,
   fmt,
   fmtMiB,
@@ -35,6 +33,7 @@ import {
   PeakRss,
   startEmulatorProcess,
   startGatewayProcess,
+  uploadThroughGateway,
 } from './processes';
 
 const SIZE = Number(process.env.BENCH_SIZE_MIB ?? 512) * MiB;
@@ -99,25 +98,8 @@ async function accessToken(tokenUrl: string, account: { clientId: string; client
   return ((await (await fetch(tokenUrl, { method: 'POST', body: form })).json()) as { access_token: string }).access_token;
 }
 
-async function uploadThrough(gatewayUrl: string, token: string, file: string, size: number): Promise<string> {
-  const handle = await fsp.open(file, 'r');
-  try {
-    const init = await json<{ fileId: string; uploadToken: string; chunkSize: number }>(`${gatewayUrl}/api/v1/upload/initiate`, 'POST', { filename: path.basename(file), size }, token);
-    if (init.status !== 201) throw new Error(`initiate: ${init.status} ${JSON.stringify(init.body)}`);
-    const { final } = await uploadWithResume({
-      wsBase: gatewayUrl.replace(/^http/, 'ws'),
-      fileId: init.body.fileId,
-      token: init.body.uploadToken,
-      size,
-      chunkSize: init.body.chunkSize,
-      readChunk: chunkReader(handle),
-    });
-    if (final.outcome !== 'complete') throw new Error(`upload ended with ${JSON.stringify(final)}`);
-    return init.body.fileId;
-  } finally {
-    await handle.close();
-  }
-}
+const uploadThrough = async (gatewayUrl: string, token: string, file: string, size: number): Promise<string> =>
+  (await uploadThroughGateway(gatewayUrl, token, file, size)).fileId;
 
 /** Waits until the file's backup is done; returns how long that took from the call. */
 async function waitForBackup(gatewayUrl: string, token: string, fileId: string): Promise<number> {

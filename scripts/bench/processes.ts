@@ -8,10 +8,12 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { uploadWithResume } from '../../backend/test/support/ws-upload-client';
 import { GATEWAY_RUNTIME_ENV } from '../runtime-env.mjs';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const MiB = 1024 * 1024;
+const KEEP_OUTPUT_CHARS = 1024 * 1024;
 
 export interface Spawned {
   child: ChildProcess;
@@ -33,13 +35,14 @@ function spawnWith(args: string[], env: Record<string, string>, ready: RegExp, w
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${what} did not start:\n${text}`)), 60_000);
     const onData = (chunk: Buffer) => {
-      // Keep the start-up output only: a long run logs a lot.
       text += chunk.toString();
       const match = ready.exec(text);
       if (match) {
         clearTimeout(timer);
         child.stdout?.off('data', onData);
-        child.stdout?.resume();
+        // From here on only the latest output is kept (a long run logs a lot): enough for a
+        // benchmark to read a log line of what it just did, such as the backup's timings.
+        child.stdout?.on('data', (more: Buffer) => (text = (text + more.toString()).slice(-KEEP_OUTPUT_CHARS)));
         resolve({ child, match, output: () => text, stop });
       }
     };
@@ -162,6 +165,39 @@ export async function makeRandomFile(file: string, size: number): Promise<void> 
 }
 
 /** Reads bytes [offset, offset+length) of an open file into a fresh buffer. */
+/**
+ * Uploads `file` through the gateway's WebSocket protocol (initiate, then 4 MiB
+ * frames); the file's id, the time from initiate to `complete`, and the
+ * SHA-256 the gateway recorded.
+ */
+export async function uploadThroughGateway(
+  gatewayUrl: string,
+  token: string,
+  file: string,
+  size: number,
+  options: { zeroMask?: boolean } = {},
+): Promise<{ fileId: string; ms: number; sha256: string | null }> {
+  const handle = await fsp.open(file, 'r');
+  try {
+    const started = performance.now();
+    const init = await json<{ fileId: string; uploadToken: string; chunkSize: number }>(`${gatewayUrl}/api/v1/upload/initiate`, 'POST', { filename: path.basename(file), size }, token);
+    if (init.status !== 201) throw new Error(`initiate: ${init.status} ${JSON.stringify(init.body)}`);
+    const { final } = await uploadWithResume({
+      wsBase: gatewayUrl.replace(/^http/, 'ws'),
+      fileId: init.body.fileId,
+      token: init.body.uploadToken,
+      size,
+      chunkSize: init.body.chunkSize,
+      readChunk: chunkReader(handle),
+      zeroMask: options.zeroMask ?? false,
+    });
+    if (final.outcome !== 'complete') throw new Error(`upload ended with ${JSON.stringify(final)}`);
+    return { fileId: init.body.fileId, ms: performance.now() - started, sha256: final.file.sha256 };
+  } finally {
+    await handle.close();
+  }
+}
+
 export function chunkReader(handle: fsp.FileHandle) {
   return async (offset: number, length: number): Promise<Buffer> => {
     const buffer = Buffer.allocUnsafe(length);

@@ -22,8 +22,7 @@ import fsp from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { uploadWithResume } from '../../backend/test/support/ws-upload-client';
-import { ADMIN, chunkReader, describeCpu, fmt, fmtMiB, json, makeRandomFile, measureCpu, MiB, mibPerSecond, PeakRss, startEmulatorProcess, startGatewayProcess } from './processes';
+import { ADMIN, chunkReader, describeCpu, fmt, fmtMiB, json, makeRandomFile, measureCpu, MiB, mibPerSecond, PeakRss, startEmulatorProcess, startGatewayProcess, uploadThroughGateway } from './processes';
 
 const CHUNK = 4 * MiB;
 const SIZE = Number(process.env.BENCH_SIZE_MIB ?? 512) * MiB;
@@ -102,27 +101,8 @@ async function directUpload(emulatorUrl: string, tokenUrl: string, account: { cl
   return performance.now() - started;
 }
 
-async function gatewayUpload(gatewayUrl: string, token: string, file: string, size: number): Promise<{ ms: number; sha256: string | null }> {
-  const handle = await fsp.open(file, 'r');
-  try {
-    const started = performance.now();
-    const init = await json<{ fileId: string; uploadToken: string; chunkSize: number }>(`${gatewayUrl}/api/v1/upload/initiate`, 'POST', { filename: path.basename(file), size }, token);
-    if (init.status !== 201) throw new Error(`initiate: ${init.status} ${JSON.stringify(init.body)}`);
-    const { final } = await uploadWithResume({
-      wsBase: gatewayUrl.replace(/^http/, 'ws'),
-      fileId: init.body.fileId,
-      token: init.body.uploadToken,
-      size,
-      chunkSize: init.body.chunkSize,
-      readChunk: chunkReader(handle),
-      zeroMask: ZERO_MASK,
-    });
-    if (final.outcome !== 'complete') throw new Error(`upload ended with ${JSON.stringify(final)}`);
-    return { ms: performance.now() - started, sha256: final.file.sha256 };
-  } finally {
-    await handle.close();
-  }
-}
+const gatewayUpload = (gatewayUrl: string, token: string, file: string, size: number) =>
+  uploadThroughGateway(gatewayUrl, token, file, size, { zeroMask: ZERO_MASK });
 
 async function main(): Promise<void> {
   const work = await fsp.mkdtemp(path.join(os.tmpdir(), 'ddx-bench-upload-'));
