@@ -2,6 +2,7 @@ import http from 'node:http';
 import { ConfigError, loadConfig } from './config/env';
 import { resolveSecrets } from './config/secrets';
 import { createLogger, type Logger } from './core/logger';
+import { exitGracefullyOnSignals } from './core/signals';
 import { type App, type AppDeps, createApp } from './http/app';
 import { openStore } from './store';
 import type { MetadataStore } from './store/types';
@@ -98,18 +99,7 @@ async function main(): Promise<void> {
     }
     process.exit(1);
   }
-  const shutdown = (signal: string) => {
-    process.stderr.write(`${signal} received, shutting down gracefully\n`);
-    running.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`shutdown failed: ${String(err)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  exitGracefullyOnSignals('shutting down gracefully', () => running.stop());
 }
 
 if (require.main === module) void main();

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from './config/env';
 import { resolveSecrets } from './config/secrets';
 import { createLogger, type Logger } from './core/logger';
+import { exitGracefullyOnSignals } from './core/signals';
 import { type App, type AppDeps, createApp } from './http/app';
 import { openStore } from './store';
 import type { MetadataStore } from './store/types';
@@ -71,19 +72,7 @@ async function main(): Promise<void> {
   // No server socket holds this process open, and Redis connections open lazily (none while no
   // worker has registered): stay up until told to stop.
   const keepAlive = setInterval(() => undefined, 60 * 60 * 1000);
-  const shutdown = (signal: string) => {
-    process.stderr.write(`${signal} received, finishing running jobs\n`);
-    clearInterval(keepAlive);
-    running.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`shutdown failed: ${String(err)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  exitGracefullyOnSignals('finishing running jobs', () => running.stop(), () => clearInterval(keepAlive));
 }
 
 if (require.main === module) void main();
