@@ -1,14 +1,15 @@
 import { type Request, Router } from 'express';
 import { z } from 'zod';
 import { type Authenticator, requireAuth, requireRole } from '../auth/passport';
-import { parse } from '../http/validate';
+import { parse, queryWholeNumber } from '../http/validate';
 import type { Actor, BackupAdmin } from './service';
 
 const FILE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const listQuery = z.object({
-  status: z.enum(['disabled', 'pending', 'running', 'done', 'failed']).optional(),
-  page: z.coerce.number().int().min(1).max(1_000_000).default(1),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+const STATES = ['disabled', 'pending', 'running', 'done', 'failed'] as const;
+const listQuery = z.strictObject({
+  status: z.enum(STATES, { error: `status must be one of ${STATES.join(', ')}` }).optional(),
+  page: queryWholeNumber('page', 1, 1_000_000, 1),
+  limit: queryWholeNumber('limit', 1, 200, 50),
 });
 
 const actorOf = (req: Request): Actor => ({ id: req.user?.id ?? null, ip: req.ip ?? null });

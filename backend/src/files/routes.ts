@@ -1,26 +1,16 @@
 import { type Request, Router } from 'express';
 import { z } from 'zod';
 import { type Authenticator, requireAuth } from '../auth/passport';
-import { parse } from '../http/validate';
+import { parse, queryWholeNumber } from '../http/validate';
 import type { FileSort } from '../store/types';
 import type { FileService, Viewer } from './service';
 
 const SORTS = ['createdAt', '-createdAt', 'name', '-name', 'size', '-size'] as const satisfies readonly FileSort[];
 
-/** Query strings arrive as strings; numbers are parsed strictly (no "1e3", no "12abc"). */
-const wholeNumber = (what: string, min: number, max: number, fallback: number) =>
-  z
-    .string()
-    .regex(/^\d{1,9}$/, `${what} must be a whole number`)
-    .transform(Number)
-    .pipe(z.number().min(min, `${what} must be at least ${min}`).max(max, `${what} must be at most ${max}`))
-    .optional()
-    .transform((v) => v ?? fallback);
-
 export const listQuery = z.strictObject({
   q: z.string().max(255, 'q is too long').optional(),
-  page: wholeNumber('page', 1, 1_000_000, 1),
-  limit: wholeNumber('limit', 1, 100, 20),
+  page: queryWholeNumber('page', 1, 1_000_000, 1),
+  limit: queryWholeNumber('limit', 1, 100, 20),
   sort: z.enum(SORTS, { error: `sort must be one of ${SORTS.join(', ')}` }).optional().transform((v) => v ?? '-createdAt'),
 });
 

@@ -114,6 +114,10 @@ describe('admin backup API', () => {
     const bad = await api<{ error: { code: string } }>(gw.url, 'GET', `${BASE}?status=lost&limit=0`, { token: admin });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('validation_failed');
+    const sloppy = await api<{ error: { message: string } }>(gw.url, 'GET', `${BASE}?limit=1e1&pages=2`, { token: admin });
+    expect(sloppy.status).toBe(400);
+    expect(sloppy.body.error.message).toContain('limit must be a whole number');
+    expect(sloppy.body.error.message).toContain('unknown field(s): pages');
   });
 
   it('retries one file with a fresh set of attempts and audits it; refuses unknown and unfinished files', async () => {
