@@ -21,7 +21,7 @@ export interface RunningServer {
 }
 
 /** What tests may swap in; production uses the defaults. */
-export type ServerOptions = { logger?: Logger } & Partial<Pick<AppDeps, 'clock' | 'retryPolicy' | 'breaker' | 'events' | 'workerGraceMs'>>;
+export type ServerOptions = { logger?: Logger } & Partial<Pick<AppDeps, 'clock' | 'retryPolicy' | 'breaker' | 'events' | 'workerGraceMs' | 'runWorkers'>>;
 
 /** Starts the gateway: config → secrets → store → first admin → pool → HTTP. Used by main and by tests. */
 export async function startServer(env: NodeJS.ProcessEnv, options: ServerOptions = {}): Promise<RunningServer> {

@@ -30,6 +30,8 @@ export function toAdminBackupView(file: FileRecord): AdminBackupView {
     remoteId: file.remoteId,
     backup: {
       ...view.backup,
+      // Admins get the recorded error itself, with the server and path it names.
+      lastError: file.backup.lastError,
       remotePath: file.backup.remotePath,
       nextAttemptAt: file.backup.nextAttemptAt?.toISOString() ?? null,
       leaseUntil: file.backup.leaseUntil?.toISOString() ?? null,
@@ -67,8 +69,10 @@ export class BackupAdmin {
   }
 
   /**
-   * Backs one file up again (after a permanent failure was fixed, or to
-   * re-copy a done one) with a fresh set of attempts.
+   * Backs one file up again (after a permanent failure was fixed) with a
+   * fresh set of attempts. A file whose copy is verified (`done`) is refused:
+   * re-copying would take its fallback away while it runs, and over a copy
+   * that may be the only readable one.
    */
   async retry(fileId: string, actor: Actor): Promise<AdminBackupView> {
     const { store, clock, logger } = this.deps;
@@ -76,6 +80,7 @@ export class BackupAdmin {
     if (!file || file.deletedAt) throw new NotFoundError('No such file', 'file_not_found');
     this.requireTarget();
     if (file.state !== 'complete') throw new ConflictError('file_not_complete', `Only complete files are backed up; this one is ${file.state}`);
+    if (file.backup.state === 'done') throw new ConflictError('backup_done', 'This file already has a verified backup copy');
     const lease = file.backup.leaseUntil;
     if (file.backup.state === 'running' && lease && lease.getTime() > clock.now().getTime()) {
       throw new ConflictError('backup_running', 'This file is being backed up right now');

@@ -103,6 +103,10 @@ export const envSchema = z
         ctx.addIssue({ code: 'custom', path: [missing], message: `is required when ${missing === a ? b : a} is set` });
       }
     }
+    if (env.RUN_WORKERS === 'false' && env.REDIS_URL === undefined) {
+      // The in-process queue is only worked by this process: without workers, backups and deletions would never run.
+      ctx.addIssue({ code: 'custom', path: ['RUN_WORKERS'], message: 'may be false only with REDIS_URL set (workers in another process get their jobs through Redis)' });
+    }
     if (env.NODE_ENV === 'production') {
       for (const name of ['JWT_SECRET', 'MASTER_KEY'] as const) {
         if (env[name] === undefined) {

@@ -85,6 +85,8 @@ interface Attempt {
   opens: number;
   /** Whether its latest opening delivered at least one byte. */
   progressed: boolean;
+  /** Whether its latest opening was given up on for being slow (it may still be fine: worth waiting for when nothing else is left). */
+  timedOut: boolean;
 }
 
 /**
@@ -121,7 +123,7 @@ export class FileStream extends Readable {
     const range = options.range ?? { start: 0, end: options.size - 1 };
     this.start = range.start;
     this.total = options.size === 0 ? 0 : range.end - range.start + 1;
-    this.attempts = options.sources.map((source) => ({ source, opens: 0, progressed: false }));
+    this.attempts = options.sources.map((source) => ({ source, opens: 0, progressed: false, timedOut: false }));
     this.ready = new Promise<void>((resolve, reject) => {
       this.settleReady = (err?: unknown) => (err === undefined ? resolve() : reject(err));
     });
@@ -196,6 +198,7 @@ export class FileStream extends Readable {
       }
       attempt.opens += 1;
       attempt.progressed = false;
+      attempt.timedOut = false;
       const end = this.start + this.total - 1;
       const whole = offset === 0 && end === this.options.size - 1;
       const othersLeft = this.attempts.some((a) => a !== attempt && this.eligible(a));
@@ -216,6 +219,7 @@ export class FileStream extends Readable {
         this.attach(attempt, opened.stream);
         return;
       } catch (err) {
+        if (err instanceof OpenTimeoutError) attempt.timedOut = true;
         this.failures.push({ source: attempt.source.name, error: err });
         from = attempt.source.name;
         if (this.destroyed) return;
@@ -223,13 +227,17 @@ export class FileStream extends Readable {
     }
   }
 
-  /** Copies never tried come first (in order of preference); then one that made progress may resume once. */
+  /**
+   * Copies never tried come first (in order of preference); then one that made
+   * progress may resume once, and one that was only slow to open is waited for
+   * (without a time limit, being the last) once.
+   */
   private nextAttempt(): Attempt | undefined {
     return this.attempts.find((a) => a.opens === 0) ?? this.attempts.find((a) => this.eligible(a));
   }
 
   private eligible(a: Attempt): boolean {
-    return a.opens === 0 || (a.progressed && a.opens < MAX_OPENS_PER_COPY);
+    return a.opens === 0 || ((a.progressed || a.timedOut) && a.opens < MAX_OPENS_PER_COPY);
   }
 
   private attach(attempt: Attempt, stream: Readable): void {
@@ -319,14 +327,17 @@ export class FileStream extends Readable {
   }
 }
 
-/** `work`, or a TransientError after `ms` (0: no limit); a late success has its stream destroyed. */
+/** Opening a copy took longer than we wait while another copy is left. */
+class OpenTimeoutError extends TransientError {}
+
+/** `work`, or an OpenTimeoutError after `ms` (0: no limit); a late success has its stream destroyed. */
 function withTimeout<T extends { stream: Readable }>(work: Promise<T>, ms: number, what: string): Promise<T> {
   if (!(ms > 0)) return work;
   return new Promise<T>((resolve, reject) => {
     let late = false;
     const timer = setTimeout(() => {
       late = true;
-      reject(new TransientError(`${what} took longer than ${ms} ms`));
+      reject(new OpenTimeoutError(`${what} took longer than ${ms} ms`));
     }, ms);
     work.then(
       (value) => {
@@ -371,7 +382,7 @@ export function copiesOf(file: FileRecord, deps: CopyDeps): CopySource[] {
   const target = deps.backupTarget;
   if (target && file.backup.state === 'done') {
     const path = file.backup.remotePath ?? backupRemoteId(file.id);
-    sources.push({ name: 'backup', open: (range) => target.read(path, range) });
+    sources.push({ name: 'backup', open: (range) => target.readForDownload(path, range) });
   }
   return sources;
 }

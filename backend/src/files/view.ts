@@ -28,8 +28,20 @@ export function toFileView(file: FileRecord): FileView {
     backup: {
       state: file.backup.state,
       attempts: file.backup.attempts,
-      lastError: file.backup.lastError,
+      lastError: userFacingBackupError(file),
       backedUpAt: file.backup.backedUpAt ? file.backup.backedUpAt.toISOString() : null,
     },
   };
+}
+
+/**
+ * What the owner learns when a backup is struggling: that it is, and whether
+ * it will be retried — not the recorded error, which names servers, paths and
+ * storage ids (those are for the admin backup views).
+ */
+function userFacingBackupError(file: FileRecord): string | null {
+  if (file.backup.lastError === null) return null;
+  return file.backup.state === 'failed' && file.backup.nextAttemptAt === null
+    ? 'The backup copy could not be made; an administrator can retry it'
+    : 'The backup copy could not be made yet; it is retried automatically';
 }

@@ -70,6 +70,12 @@ export interface AppDeps {
   queue?: JobQueue;
   /** How long `close` lets running jobs finish before it stops them (default WORKER_GRACE_MS). */
   workerGraceMs?: number;
+  /**
+   * Overrides RUN_WORKERS. Tests that run jobs by hand turn the workers off on
+   * the in-process queue, which the configuration refuses (in production its
+   * jobs would never run).
+   */
+  runWorkers?: boolean;
 }
 
 export interface App {
@@ -106,8 +112,10 @@ const UPLOAD_SWEEP_MS = 60_000;
  * either way). Within the usual 30 s a container gets between SIGTERM and SIGKILL.
  */
 const WORKER_GRACE_MS = 20_000;
-/** Connections to the backup target kept free of backup PUTs, for reads (verification, download fallback). */
-const BACKUP_READ_CONNECTIONS = 4;
+/** Connections to the backup target beyond one per running backup: deletions and the odd retry of a stat. */
+const BACKUP_JOB_SPARE_CONNECTIONS = 2;
+/** Downloads served from the backup at once (fallback, ZIP entries); more are refused with 503 rather than queued. */
+const BACKUP_DOWNLOAD_CONNECTIONS = 4;
 
 /** Assembles the Express app from its parts. No listening, no process-level state: tests build many. */
 export function createApp(deps: AppDeps): App {
@@ -171,9 +179,10 @@ export function createApp(deps: AppDeps): App {
   const backupTarget = config.backup
     ? openBackupTarget(config.backup, {
         spoolDir: path.join(config.dataDir, 'spool', 'backup'),
-        // One connection per running backup (each holds its PUT open), plus room for download
-        // fallbacks reading from the backup meanwhile; default 4 + 4, within a Storage Box's ~10.
-        maxConnections: config.backupConcurrency + BACKUP_READ_CONNECTIONS,
+        // One connection per running backup (each holds its PUT open) and two for deletions; downloads
+        // reading from the backup get their own few. Default 6 + 4, within a Storage Box's ~10.
+        jobConnections: config.backupConcurrency + BACKUP_JOB_SPARE_CONNECTIONS,
+        downloadConnections: BACKUP_DOWNLOAD_CONNECTIONS,
         ...(deps.retryPolicy ? { retry: deps.retryPolicy } : {}),
       })
     : null;
@@ -277,7 +286,7 @@ export function createApp(deps: AppDeps): App {
         uploads.expireAbandoned().catch((err: unknown) => logger.error({ err }, 'abandoned-upload sweep failed'));
       }, UPLOAD_SWEEP_MS);
       sweep.unref();
-      if (config.runWorkers) startWorkers();
+      if (deps.runWorkers ?? config.runWorkers) startWorkers();
     },
     startWorkers,
     async close() {

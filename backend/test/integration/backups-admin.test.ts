@@ -125,6 +125,10 @@ describe('admin backup API', () => {
     const { token } = await newUser(gw, 'retry@example.com');
     const fileId = await uploadBytes(gw, token, randomBytes(50_000));
     await waitForBackup(gw.running.store, fileId, 'done');
+    // A verified copy is never re-copied over (it may be the only readable one).
+    const verified = await api<{ error: { code: string } }>(gw.url, 'POST', `${BASE}/${fileId}/retry`, { token: admin });
+    expect(verified.status).toBe(409);
+    expect(verified.body.error.code).toBe('backup_done');
     await markFailed(fileId);
     await gw.running.store.files.update(fileId, { backup: { attempts: 8 } });
 

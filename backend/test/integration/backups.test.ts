@@ -114,6 +114,9 @@ describe('failures', () => {
     const failing = await waitForBackup(gw.running.store, fileId, 'failed', { check: (b) => b.attempts >= 3 });
     expect(failing.lastError).toMatch(/backup server/i);
     expect(failing.nextAttemptAt).toBeInstanceOf(Date);
+    // The owner sees that the backup is retried, never which server refused or why.
+    const meta = await api<{ backup: { state: string; lastError: string } }>(gw.url, 'GET', `/api/v1/download/files/${fileId}/meta`, { token });
+    expect(meta.body.backup.lastError).toBe('The backup copy could not be made yet; it is retried automatically');
     await dav.start();
     const done = await waitForBackup(gw.running.store, fileId, 'done');
     expect(done.attempts).toBeGreaterThanOrEqual(4);

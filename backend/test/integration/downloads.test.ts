@@ -5,6 +5,7 @@ import { type DriveEmulator, startDriveEmulator } from '../support/drive-emulato
 import {
   addDriveAccount,
   backupTargetEnv,
+  WORKERS_OFF,
   deleteInDrive,
   errorCode,
   fetchBytes,
@@ -33,7 +34,7 @@ let bob: { token: string; userId: string };
 
 beforeAll(async () => {
   [emu, dav] = await Promise.all([startDriveEmulator(), startWebDavServer()]);
-  gw = await startTestGateway({ env: { ...emu.env, ...backupTargetEnv(dav) } });
+  gw = await startTestGateway({ env: { ...emu.env, ...backupTargetEnv(dav) }, server: WORKERS_OFF });
   admin = await adminToken(gw);
   drive = await addDriveAccount(gw, admin, emu);
   alice = await newUser(gw, 'alice@example.com');
@@ -372,6 +373,41 @@ describe('fallback to the backup', () => {
         expect(media[0]?.completed).toBe(false);
       },
       { timeout: 10_000, interval: 50 },
+    );
+  });
+
+  it('refuses at once (503) when slow downloads hold every backup connection, never holding up the rest', async () => {
+    const data = randomBytes(32 * MiB);
+    const { id } = await aliceFile(data, { backup: true });
+    await gw.running.store.accounts.update(drive.id, { enabled: false });
+    // Four readers that take the headers and then stop reading: each holds a backup connection.
+    const held: http.ClientRequest[] = [];
+    for (let i = 0; i < 4; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const req = http.get(stream(id), { headers: { Authorization: `Bearer ${alice.token}` } }, (res) => {
+          expect(res.statusCode).toBe(200);
+          res.pause();
+          resolve();
+        });
+        req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
+        held.push(req);
+      });
+    }
+    const busy = await get(stream(id));
+    expect(busy.status).toBe(503);
+    expect(errorCode(busy)).toBe('file_unavailable');
+    expect(busy.headers.get('retry-after')).toBeTruthy();
+    // Backups have connections of their own: the target still answers while downloads hold theirs.
+    expect(await gw.running.app.backupTarget!.check()).toBe('healthy');
+
+    for (const req of held) req.destroy();
+    await vi.waitFor(
+      async () => {
+        const again = await get(stream(id), { Range: 'bytes=0-99' });
+        expect(again.status).toBe(206);
+        expect(again.body.equals(data.subarray(0, 100))).toBe(true);
+      },
+      { timeout: 10_000, interval: 100 },
     );
   });
 

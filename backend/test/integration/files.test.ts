@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { JOB } from '../../src/backup/queue/types';
 import { type DriveEmulator, startDriveEmulator } from '../support/drive-emulator';
-import { addDriveAccount, backupBytes, backupTargetEnv, errorCode, fetchBytes, placeBackup, putFile } from '../support/files';
+import { addDriveAccount, backupBytes, backupTargetEnv, WORKERS_OFF, errorCode, fetchBytes, placeBackup, putFile } from '../support/files';
 import { adminToken, api, initiate, newUser, startTestGateway, type TestGateway } from '../support/gateway';
 import { startWebDavServer, type WebDavServer } from '../support/webdav-server';
 
@@ -20,7 +20,7 @@ let drive: Awaited<ReturnType<typeof addDriveAccount>>;
 
 beforeAll(async () => {
   [emu, dav] = await Promise.all([startDriveEmulator(), startWebDavServer()]);
-  gw = await startTestGateway({ env: { ...emu.env, ...backupTargetEnv(dav) } });
+  gw = await startTestGateway({ env: { ...emu.env, ...backupTargetEnv(dav) }, server: WORKERS_OFF });
   admin = await adminToken(gw);
   drive = await addDriveAccount(gw, admin, emu);
 });

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type DriveEmulator, startDriveEmulator } from '../support/drive-emulator';
-import { addDriveAccount, backupTargetEnv, deleteInDrive, errorCode, fetchBytes, placeBackup, putFile, sha } from '../support/files';
+import { addDriveAccount, backupTargetEnv, WORKERS_OFF, deleteInDrive, errorCode, fetchBytes, placeBackup, putFile, sha } from '../support/files';
 import { adminToken, api, initiate, newUser, startTestGateway, type TestGateway } from '../support/gateway';
 import { tempDir } from '../support/temp';
 import { startWebDavServer, type WebDavServer } from '../support/webdav-server';
@@ -25,7 +25,7 @@ const temp = tempDir('ddx-zip-');
 
 beforeAll(async () => {
   [emu, dav] = await Promise.all([startDriveEmulator(), startWebDavServer()]);
-  gw = await startTestGateway({ env: { ...emu.env, ...backupTargetEnv(dav) } });
+  gw = await startTestGateway({ env: { ...emu.env, ...backupTargetEnv(dav) }, server: WORKERS_OFF });
   drive = await addDriveAccount(gw, await adminToken(gw), emu);
   user = await newUser(gw, 'zipper@example.com');
 });

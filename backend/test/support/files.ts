@@ -18,9 +18,9 @@ export const sha = (b: Buffer): string => createHash('sha256').update(b).digest(
 export const DOWNLOAD_BACKUP_ROOT = 'ddx-backup';
 
 /**
- * A backup target on `dav`, with the job workers off: these tests put backup
- * copies in place themselves (`placeBackup`) and run the delete job by hand,
- * so nothing happens behind their back.
+ * A backup target on `dav`. Start the gateway with `WORKERS_OFF` beside it:
+ * these tests put backup copies in place themselves (`placeBackup`) and run
+ * the delete job by hand, so nothing happens behind their back.
  */
 export function backupTargetEnv(dav: WebDavServer): Record<string, string> {
   return {
@@ -28,9 +28,11 @@ export function backupTargetEnv(dav: WebDavServer): Record<string, string> {
     BACKUP_WEBDAV_USERNAME: dav.username,
     BACKUP_WEBDAV_PASSWORD: dav.password,
     BACKUP_WEBDAV_ROOT: `/${DOWNLOAD_BACKUP_ROOT}`,
-    RUN_WORKERS: 'false',
   };
 }
+
+/** Server option: no job workers in the gateway (jobs queue up in process until a test runs them). */
+export const WORKERS_OFF = { runWorkers: false } as const;
 
 /** The backup's bytes as the WebDAV server keeps them on disk, or null. */
 export function backupBytes(dav: WebDavServer, fileId: string): Buffer | null {

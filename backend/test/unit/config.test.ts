@@ -78,6 +78,11 @@ describe('loadConfig', () => {
     expect(problems({ GOOGLE_CLIENT_SECRET: 's' }).join()).toContain('GOOGLE_CLIENT_ID');
   });
 
+  it('refuses RUN_WORKERS=false without Redis: nothing would ever work the in-process queue', () => {
+    expect(problems({ RUN_WORKERS: 'false' }).join()).toContain('RUN_WORKERS: may be false only with REDIS_URL set');
+    expect(problems({ RUN_WORKERS: 'false', REDIS_URL: 'redis://127.0.0.1:6379' })).toEqual([]);
+  });
+
   it('trusts only named proxies for client IPs, never any X-Forwarded-For', () => {
     expect(loadConfig({ TRUST_PROXY: 'loopback' }).trustProxy).toEqual(['loopback']);
     expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);

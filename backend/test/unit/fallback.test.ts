@@ -229,6 +229,18 @@ describe('FileStream (download fallback)', () => {
     expect(slow.streams[0]?.destroyed).toBe(true);
   });
 
+  it('goes back to a copy that was only slow to open when the other one fails, and then waits for it', async () => {
+    const slow = fakeCopy('primary', { openDelayMs: 150 });
+    const broken = fakeCopy('backup', { failOpen: () => new TransientError('backup server down') });
+    const { stream, events } = open([slow, broken], null, { openTimeoutMs: 50 });
+    expect((await collect(stream)).equals(DATA)).toBe(true);
+    expect(slow.opens).toHaveLength(2);
+    expect(events).toMatchObject([
+      { phase: 'before_first_byte', from: 'primary', to: 'backup' },
+      { phase: 'before_first_byte', from: 'backup', to: 'primary' },
+    ]);
+  });
+
   it('waits for the only copy however long it takes to open', async () => {
     const slow = fakeCopy('primary', { openDelayMs: 150 });
     const { stream } = open([slow], null, { openTimeoutMs: 20 });
