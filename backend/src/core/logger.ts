@@ -28,9 +28,12 @@ export function createLogger(level: string, destination?: pino.DestinationStream
 /**
  * Query parameters that carry credentials (upload tokens, OAuth codes, download
  * tickets, link unlock keys) are masked in logged URLs, and so is the token in
- * a share link's path (`/api/v1/links/<token>…`): whoever reads the logs must
- * not be able to download what was shared.
+ * a share link's path (`/api/v1/links/<token>…`, and the share page
+ * `/s/<token>`): whoever reads the logs must not be able to download what was
+ * shared.
  */
 const SECRET_QUERY = /([?&](?:token|code|state|access_token|refresh_token|ticket|key)=)[^&#]*/gi;
 const LINK_TOKEN = /(\/links\/)[^/?#]+/g;
-export const redactUrl = (url: string): string => url.replace(SECRET_QUERY, '$1[redacted]').replace(LINK_TOKEN, '$1[redacted]');
+const SHARE_PAGE_TOKEN = /^(\/s\/)[^/?#]+/;
+export const redactUrl = (url: string): string =>
+  url.replace(SECRET_QUERY, '$1[redacted]').replace(LINK_TOKEN, '$1[redacted]').replace(SHARE_PAGE_TOKEN, '$1[redacted]');

@@ -78,7 +78,8 @@ export class LinkService {
       expiresAt,
     });
     await this.audit(viewer.id, 'link.created', link.id, ip, { fileId: file.id, expiresAt: expiresAt.toISOString(), passwordProtected: link.passwordHash !== null });
-    return { id: link.id, token, url: `${this.deps.publicUrl}/api/v1/links/${token}/download`, expiresAt: expiresAt.toISOString() };
+    // The share page (`/s/<token>`): it shows the file, asks for the password if any, and downloads.
+    return { id: link.id, token, url: `${this.deps.publicUrl}/s/${token}`, expiresAt: expiresAt.toISOString() };
   }
 
   async list(viewer: Viewer, fileId: string): Promise<Page<LinkView>> {

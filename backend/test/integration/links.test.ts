@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock';
 import { sha256Hex } from '../../src/core/crypto';
-import { addLocalAccount, backupTargetEnv, errorCode, fetchBytes, placeBackup, putFile, sha } from '../support/files';
+import { addLocalAccount, backupTargetEnv, WORKERS_OFF, errorCode, fetchBytes, placeBackup, putFile, sha } from '../support/files';
 import { adminToken, api, initiate, newUser, startTestGateway, type TestGateway } from '../support/gateway';
 import { startWebDavServer, type WebDavServer } from '../support/webdav-server';
 
@@ -21,7 +21,7 @@ const clock = new ManualClock(new Date());
 
 beforeAll(async () => {
   dav = await startWebDavServer();
-  gw = await startTestGateway({ env: backupTargetEnv(dav), server: { clock } });
+  gw = await startTestGateway({ env: backupTargetEnv(dav), server: { clock, ...WORKERS_OFF } });
   admin = await adminToken(gw);
   accountId = await addLocalAccount(gw, admin);
   owner = await newUser(gw, 'owner@example.com');
@@ -52,7 +52,8 @@ describe('share links', () => {
     const created = await createLink(fileId, { expiresInSeconds: 3600 });
     expect(created.status).toBe(201);
     expect(created.body.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(created.body.url).toMatch(new RegExp(`/api/v1/links/${created.body.token}/download$`));
+    // The share page of the web app, which handles password links too (not the raw download).
+    expect(created.body.url).toMatch(new RegExp(`^https?://[^/]+/s/${created.body.token}$`));
     expect(Date.parse(created.body.expiresAt)).toBe(clock.now().getTime() + 3600_000);
     // Only the token's hash is stored.
     const stored = (await gw.running.store.links.listByFile(fileId))[0]!;

@@ -34,5 +34,7 @@ describe('redactUrl', () => {
     expect(redactUrl('/api/v1/download/stream/f1?ticket=u.1.m')).toBe('/api/v1/download/stream/f1?ticket=[redacted]');
     expect(redactUrl('/api/v1/links/abcDEF_-1/download?key=1.m')).toBe('/api/v1/links/[redacted]/download?key=[redacted]');
     expect(redactUrl('/api/v1/links/abc')).toBe('/api/v1/links/[redacted]');
+    expect(redactUrl('/s/abcDEF_-1?x=1')).toBe('/s/[redacted]?x=1');
+    expect(redactUrl('/docs/s/page')).toBe('/docs/s/page');
   });
 });

@@ -29,6 +29,18 @@ export const routes: Routes = [
     loadComponent: () => import('./pages/admin/accounts/accounts').then((m) => m.AccountsPage),
   },
   {
+    path: 'admin/backups',
+    title: 'Backups · DirectDriveX',
+    canActivate: [authGuard, adminGuard],
+    loadComponent: () => import('./pages/admin/backups/backups').then((m) => m.BackupsPage),
+  },
+  {
+    // The page a share link opens: for anyone, signed in or not.
+    path: 's/:token',
+    title: 'Shared file · DirectDriveX',
+    loadComponent: () => import('./pages/share/share').then((m) => m.SharePage),
+  },
+  {
     path: 'auth/callback',
     title: 'Signing in · DirectDriveX',
     loadComponent: () =>

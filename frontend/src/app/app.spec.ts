@@ -26,19 +26,23 @@ describe('App shell', () => {
     expect(el.querySelector('[data-testid=logout]')?.textContent?.trim()).toBe('Log out');
   });
 
-  it('links to the storage accounts only for admins', async () => {
+  it('links to the storage accounts and backups only for admins', async () => {
     const fixture = TestBed.createComponent(App);
     const el = fixture.nativeElement as HTMLElement;
     await signIn(TestBed.inject(AuthService), http);
     await fixture.whenStable();
     expect(el.querySelector('nav a[href="/dashboard"]')).not.toBeNull();
     expect(el.querySelector('[data-testid=nav-admin-accounts]')).toBeNull();
+    expect(el.querySelector('[data-testid=nav-admin-backups]')).toBeNull();
 
     await signIn(TestBed.inject(AuthService), http, { ...USER, role: 'admin' });
     await fixture.whenStable();
     const link = el.querySelector<HTMLAnchorElement>('[data-testid=nav-admin-accounts]');
     expect(link?.getAttribute('href')).toBe('/admin/accounts');
     expect(link?.textContent?.trim()).toBe('Storage accounts');
+    const backups = el.querySelector<HTMLAnchorElement>('[data-testid=nav-admin-backups]');
+    expect(backups?.getAttribute('href')).toBe('/admin/backups');
+    expect(backups?.textContent?.trim()).toBe('Backups');
   });
 
   it('logs out from the header', async () => {

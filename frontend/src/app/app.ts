@@ -22,6 +22,13 @@ import { AuthService } from './core/auth/auth.service';
               data-testid="nav-admin-accounts"
               >Storage accounts</a
             >
+            <a
+              routerLink="/admin/backups"
+              routerLinkActive="active"
+              ariaCurrentWhenActive="page"
+              data-testid="nav-admin-backups"
+              >Backups</a
+            >
           }
         </nav>
         <span class="who">{{ user.email }}</span>

@@ -47,6 +47,26 @@ describe('authInterceptor', () => {
     }
   });
 
+  it('sends public share-link calls without the token, and passes their 401 (wrong password) through', async () => {
+    await signIn(auth, http);
+    void firstValueFrom(client.get('/api/v1/links/abc'));
+    const info = http.expectOne('/api/v1/links/abc');
+    expect(info.request.headers.has('Authorization')).toBe(false);
+    info.flush({});
+    const result = firstValueFrom(client.post('/api/v1/links/abc/unlock', { password: 'x' }));
+    http.expectOne('/api/v1/links/abc/unlock').flush(...unauthorized);
+    await expect(result).rejects.toMatchObject({ status: 401 });
+    // Exactly one attempt: no refresh, no retry that would count as a second wrong password.
+    http.expectNone('/api/v1/auth/refresh');
+    http.expectNone('/api/v1/links/abc/unlock');
+    expect(auth.isLoggedIn()).toBe(true);
+    // The owner's side of links still carries the token.
+    void firstValueFrom(client.get('/api/v1/files/f1/links'));
+    const own = http.expectOne('/api/v1/files/f1/links');
+    expect(own.request.headers.get('Authorization')).toBe('Bearer access-1');
+    own.flush({ items: [], total: 0 });
+  });
+
   it('passes a 401 of the token endpoint through without refreshing', async () => {
     await signIn(auth, http);
     const result = firstValueFrom(client.post('/api/v1/auth/token', {}));

@@ -4,8 +4,13 @@ import { Router } from '@angular/router';
 import { catchError, from, switchMap, throwError } from 'rxjs';
 import { AuthService, isRefusal } from './auth.service';
 
-/** Endpoints that authenticate by their body (or not at all), never by a bearer token. */
-const PUBLIC_AUTH = /^\/api\/v1\/auth\/(token|register|refresh|providers|google\/exchange)(\?|$)/;
+/**
+ * Endpoints that authenticate by their body (or not at all), never by a bearer
+ * token. Share links are public: a 401 there is a wrong link password, which
+ * must reach the page (not trigger a refresh and a second, throttled attempt).
+ */
+const PUBLIC_AUTH =
+  /^\/api\/v1\/(auth\/(token|register|refresh|providers|google\/exchange)(\?|$)|links\/)/;
 
 /** Pages from which a failed session should not ask to come back to. */
 const GUEST_PAGES = /^\/(login|register|auth\/callback)(\?|#|$)/;

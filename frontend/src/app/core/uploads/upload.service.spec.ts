@@ -86,13 +86,17 @@ describe('UploadService', () => {
     expect(service.hasFinished()).toBe(true);
   });
 
-  it('re-reads the storage figures after an upload completes', async () => {
+  it('re-reads the storage figures after an upload completes, and counts the completion', async () => {
     service.add([file('a.txt')]);
     http.expectOne('/api/v1/upload/initiate').flush(initiated('f1'));
     await flushMicrotasks();
     await answerUsage(5);
+    expect(service.completed()).toBe(0);
     net.sockets[0]!.receive({ type: 'ready', offset: 0 });
+    net.sockets[0]!.receive({ type: 'progress', committed: 5, received: 5 });
+    expect(service.completed()).toBe(0);
     net.sockets[0]!.receive({ type: 'complete', file: uploadedFile('a.txt', 5) });
+    expect(service.completed()).toBe(1);
     http.expectOne('/api/v1/auth/users/me').flush({ ...USER, storageUsed: 5 });
     await flushMicrotasks();
     expect(service.uploads()[0]!.state().file?.sha256).toBe('ab'.repeat(32));

@@ -55,10 +55,13 @@ export class UploadService {
   private readonly document = inject(DOCUMENT);
 
   private readonly entries = signal<readonly Entry[]>([]);
+  private readonly completedCount = signal(0);
   private nextKey = 1;
   private owner: string | null = null;
 
   readonly uploads: Signal<readonly UploadItem[]> = this.entries.asReadonly();
+  /** Goes up by one each time an upload completes: lists of files watch it to refresh. */
+  readonly completed: Signal<number> = this.completedCount.asReadonly();
   /** Some rows are over and could be cleared. */
   readonly hasFinished = computed(() => this.entries().some((e) => isOver(e.state())));
 
@@ -137,6 +140,7 @@ export class UploadService {
     const before = writable().phase;
     writable.set(snapshot);
     if (before === snapshot.phase) return;
+    if (snapshot.phase === 'complete') this.completedCount.update((n) => n + 1);
     const settled = TERMINAL_PHASES.includes(snapshot.phase);
     // Completing, cancelling or a final failure settles the space an initiated upload reserved.
     if (settled && session.fileId !== null) this.refreshUsage();

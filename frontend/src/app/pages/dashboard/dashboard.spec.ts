@@ -3,8 +3,11 @@ import { TestBed } from '@angular/core/testing';
 import { AuthService } from '../../core/auth/auth.service';
 import { flushMicrotasks, signIn, USER, setUpAuthTesting } from '../../core/auth/testing';
 import { WEB_SOCKET_FACTORY } from '../../core/uploads/upload.service';
+import { storedFile } from '../../core/files/testing';
 import { fakeSockets, initiated, uploadedFile } from '../../core/uploads/testing';
 import { DashboardPage } from './dashboard';
+
+const FILES = '/api/v1/files?page=1&limit=20&sort=-createdAt';
 
 describe('DashboardPage', () => {
   let http: HttpTestingController;
@@ -32,6 +35,7 @@ describe('DashboardPage', () => {
     http
       .expectOne('/api/v1/auth/users/me')
       .flush({ ...USER, role: 'admin', storageUsed: 2.5 * 1024 ** 3 });
+    http.expectOne(FILES).flush({ items: [], total: 0 });
     await flushMicrotasks();
     await fixture.whenStable();
     expect(el.querySelector('[data-testid=user-role]')?.textContent).toBe('admin');
@@ -45,8 +49,11 @@ describe('DashboardPage', () => {
     const fixture = TestBed.createComponent(DashboardPage);
     await fixture.whenStable();
     http.expectOne('/api/v1/auth/users/me').flush(USER);
+    http.expectOne(FILES).flush({ items: [], total: 0 });
     await flushMicrotasks();
+    await fixture.whenStable();
     const el = fixture.nativeElement as HTMLElement;
+    expect(el.querySelector('[data-testid=files-empty]')).not.toBeNull();
     const input = el.querySelector<HTMLInputElement>('app-uploads-panel input[type=file]')!;
     const file = new File([new Uint8Array(2048)], 'two-k.bin');
     Object.defineProperty(input, 'files', { value: [file] });
@@ -60,11 +67,17 @@ describe('DashboardPage', () => {
     net.sockets[0]!.receive({ type: 'ready', offset: 0 });
     net.sockets[0]!.receive({ type: 'complete', file: uploadedFile('two-k.bin', 2048) });
     http.expectOne('/api/v1/auth/users/me').flush({ ...USER, storageUsed: 2048 });
+    await fixture.whenStable();
+    // The completed upload makes "My files" ask again, and the new file shows.
+    http
+      .expectOne(FILES)
+      .flush({ items: [storedFile({ name: 'two-k.bin', size: 2048 })], total: 1 });
     await flushMicrotasks();
     await fixture.whenStable();
     expect(el.querySelector('[data-testid=storage]')?.textContent).toBe(
       '2 KiB of 10 GiB used (<1%)',
     );
+    expect(el.querySelector('[data-testid=file-name]')?.textContent).toBe('two-k.bin');
     expect(el.querySelector('[data-testid=upload-state]')?.textContent).toBe('Complete');
   });
 });

@@ -1,11 +1,12 @@
 import { ChangeDetectionStrategy, Component, computed, inject } from '@angular/core';
 import { AuthService } from '../../core/auth/auth.service';
 import { formatBytes } from '../../core/format/bytes';
+import { MyFiles } from './my-files';
 import { UploadsPanel } from './uploads-panel';
 
 @Component({
   selector: 'app-dashboard',
-  imports: [UploadsPanel],
+  imports: [UploadsPanel, MyFiles],
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
     @if (user(); as u) {
@@ -25,6 +26,9 @@ import { UploadsPanel } from './uploads-panel';
           aria-label="Storage used"
         ></progress>
         <app-uploads-panel />
+      </section>
+      <section class="card wide">
+        <app-my-files />
       </section>
     }
   `,
