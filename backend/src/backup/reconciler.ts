@@ -91,7 +91,7 @@ export class Reconciler {
       if (outcome.requeued > 0) logger.info({ files: outcome.requeued }, 'backup target configured: files from before it are now pending');
       outcome.backups = await this.enqueueDueBackups(limit);
     }
-    const deleted = await store.files.listDeletedWithCopies(limit);
+    const deleted = await store.files.listDeletedWithCopies(clock.now(), limit);
     outcome.deletions = await enqueueAll(this.deps.queue, JOB.deleteFile, deleted.map((fileId) => ({ fileId })));
     if (outcome.backups > 0 || outcome.deletions > 0) logger.debug({ ...outcome, at: clock.now() }, 'reconcile pass enqueued work');
     return outcome;

@@ -1,5 +1,6 @@
 import type { JobHandler } from '../backup/queue/types';
 import { backupRemoteId, type BackupTarget } from '../backup/target';
+import type { Clock } from '../core/clock';
 import type { Logger } from '../core/logger';
 import type { StorageProvider } from '../providers/types';
 import type { AccountRecord, FileRecord, MetadataStore } from '../store/types';
@@ -10,6 +11,7 @@ export interface DeleteJobDeps {
   /** Null when no backup target is configured in this process: backup copies then wait for one that has it. */
   backupTarget: BackupTarget | null;
   logger: Logger;
+  clock: Clock;
 }
 
 /** What one run did with each copy. */
@@ -87,5 +89,17 @@ async function removeBackup(deps: DeleteJobDeps, file: FileRecord): Promise<Copy
     return 'left';
   }
   if (recorded !== null) await deps.store.files.forgetCopy(file.id, 'backup', recorded);
+  const lease = file.backup.leaseUntil;
+  if (file.backup.state === 'running' && lease !== null && lease.getTime() < deps.clock.now().getTime()) {
+    // Its worker died mid-copy (a live one would see the delete and clean up itself): end that backup,
+    // so the reconciler stops bringing this file back. Only while the lapsed claim is still the latest.
+    await deps.store.files.settleBackup(file.id, lease, {
+      state: 'failed',
+      lastError: 'The file was deleted while it was being backed up',
+      nextAttemptAt: null,
+      leaseUntil: null,
+      remotePath: null,
+    });
+  }
   return 'removed';
 }

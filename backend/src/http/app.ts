@@ -237,7 +237,7 @@ export function createApp(deps: AppDeps): App {
   const files = new FileService({ store, queue, clock, logger });
   const downloads = new DownloadService({ store, registry, backupTarget, logger, metrics });
   const links = new LinkService({ store, files, clock, logger, signer, throttle: new LinkPasswordThrottle(clock), publicUrl: config.publicUrl });
-  const deleteFileJob = createDeleteFileJob({ store, registry, backupTarget, logger });
+  const deleteFileJob = createDeleteFileJob({ store, registry, backupTarget, logger, clock });
   api.use('/v1/files', fileRoutes({ files, passport }));
   api.use('/v1/files', fileLinkRoutes({ links, passport }));
   api.use('/v1/download', downloadRoutes({ files, downloads, signer, users: store.users, passport, logger, metrics }));

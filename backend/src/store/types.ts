@@ -220,8 +220,13 @@ export interface FilesRepo {
   requeueBackups(from: BackupState[]): Promise<number>;
   /** Live files by backup state, oldest first (admin views). */
   listByBackupState(query: PageQuery & { state?: BackupState }): Promise<Page<FileRecord>>;
-  /** Deleted files that still have a primary or a backup copy to remove (for the reconciler). */
-  listDeletedWithCopies(limit: number): Promise<string[]>;
+  /**
+   * Deleted files that may still have a copy to remove (for the reconciler):
+   * a recorded primary or backup location, or a backup still `running` under
+   * a lease that lapsed before `now` — its worker died, possibly after its PUT
+   * landed an object it never recorded.
+   */
+  listDeletedWithCopies(now: Date, limit: number): Promise<string[]>;
   /** Ids of live, complete files whose backup a worker could claim now (for the reconciler). */
   listBackupDue(now: Date, limit: number): Promise<string[]>;
   countByBackupState(): Promise<Record<BackupState, number>>;

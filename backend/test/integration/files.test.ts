@@ -145,7 +145,7 @@ describe('DELETE /api/v1/files/<id>', () => {
     expect(backupBytes(dav, id)).toBeNull();
     expect(await gw.running.store.files.findById(id)).toMatchObject({ remoteId: null, backup: { remotePath: null } });
     expect(await accountUsed()).toBe(accountBefore + 10);
-    expect(await gw.running.store.files.listDeletedWithCopies(100)).not.toContain(id);
+    expect(await gw.running.store.files.listDeletedWithCopies(new Date(), 100)).not.toContain(id);
 
     // Running it again (a re-delivered job, the reconciler) changes nothing.
     await Promise.all([gw.running.app.deleteFileJob({ fileId: id }), gw.running.app.deleteFileJob({ fileId: id })]);
@@ -154,6 +154,23 @@ describe('DELETE /api/v1/files/<id>', () => {
     // A job for a file that is not deleted does nothing.
     await gw.running.app.deleteFileJob({ fileId: keep });
     expect((await fetchBytes(`${gw.url}/api/v1/download/stream/${keep}`, { token: gina.token })).status).toBe(200);
+  });
+
+  it('removes the object a backup worker left behind when it died after its PUT, and ends that backup', async () => {
+    const olga = await newUser(gw, 'olga@example.com');
+    const data = randomBytes(20_000);
+    const id = await putFile(gw, olga.token, 'orphan.bin', data);
+    await placeBackup(gw, id, data);
+    // As a worker killed between its PUT and recording it leaves things: an object, no recorded path, a lapsed lease.
+    const lapsed = new Date(Date.now() - 60_000);
+    await gw.running.store.files.update(id, { backup: { state: 'running', remotePath: null, leaseUntil: lapsed } });
+    expect((await api(gw.url, 'DELETE', `/api/v1/files/${id}`, { token: olga.token })).status).toBe(204);
+    expect(await gw.running.store.files.listDeletedWithCopies(new Date(), 100)).toContain(id);
+
+    await gw.running.app.deleteFileJob({ fileId: id });
+    expect(backupBytes(dav, id)).toBeNull();
+    expect((await gw.running.store.files.findById(id))?.backup).toMatchObject({ state: 'failed', leaseUntil: null, remotePath: null });
+    expect(await gw.running.store.files.listDeletedWithCopies(new Date(), 100)).not.toContain(id);
   });
 
   it('leaves a copy it cannot remove yet for a later run, and frees the space once that run succeeds', async () => {
@@ -171,14 +188,14 @@ describe('DELETE /api/v1/files/<id>', () => {
     expect(backupBytes(dav, id)).toBeNull();
     expect(emu.file(remoteId!)).toBeDefined();
     expect(await gw.running.store.files.findById(id)).toMatchObject({ remoteId, backup: { remotePath: null } });
-    expect(await gw.running.store.files.listDeletedWithCopies(100)).toContain(id);
+    expect(await gw.running.store.files.listDeletedWithCopies(new Date(), 100)).toContain(id);
     expect(await accountUsed()).toBe(accountBefore + data.length);
 
     emu.clearFaults();
     await gw.running.app.deleteFileJob({ fileId: id });
     expect(emu.file(remoteId!)).toBeUndefined();
     expect(await accountUsed()).toBe(accountBefore);
-    expect(await gw.running.store.files.listDeletedWithCopies(100)).not.toContain(id);
+    expect(await gw.running.store.files.listDeletedWithCopies(new Date(), 100)).not.toContain(id);
   });
 
   it('refuses to delete an upload in flight (cancel it instead) and deletes ended ones without releasing twice', async () => {
@@ -210,7 +227,7 @@ describe('DELETE /api/v1/files/<id>', () => {
     const id = await putFile(gw, kim.token, 'q.bin', randomBytes(10));
     vi.spyOn(gw.running.app.queue, 'enqueue').mockRejectedValueOnce(new Error('Redis is unreachable'));
     expect((await api(gw.url, 'DELETE', `/api/v1/files/${id}`, { token: kim.token })).status).toBe(204);
-    expect(await gw.running.store.files.listDeletedWithCopies(100)).toContain(id);
+    expect(await gw.running.store.files.listDeletedWithCopies(new Date(), 100)).toContain(id);
     expect(gw.logs.some((l) => l.includes('could not enqueue the removal of a deleted file') && l.includes(id))).toBe(true);
   });
 });

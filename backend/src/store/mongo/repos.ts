@@ -343,9 +343,15 @@ export class MongoFiles implements FilesRepo {
     return { items: docs.map((d) => must(toRecord<FileRecord>(d), 'file')), total };
   }
 
-  async listDeletedWithCopies(limit: number): Promise<string[]> {
+  async listDeletedWithCopies(now: Date, limit: number): Promise<string[]> {
     const docs = await this.models.files
-      .find({ deletedAt: { $ne: null }, $or: [{ remoteId: { $ne: null } }, { 'backup.remotePath': { $ne: null } }] }, { _id: 1 })
+      .find(
+        {
+          deletedAt: { $ne: null },
+          $or: [{ remoteId: { $ne: null } }, { 'backup.remotePath': { $ne: null } }, { 'backup.state': 'running', 'backup.leaseUntil': { $lt: now } }],
+        },
+        { _id: 1 },
+      )
       .sort({ deletedAt: 1 })
       .limit(limit)
       .lean<Array<{ _id: string }>>();

@@ -287,13 +287,14 @@ export class SqliteFiles implements FilesRepo {
     return { items: rows.map(toFile), total };
   }
 
-  async listDeletedWithCopies(limit: number): Promise<string[]> {
+  async listDeletedWithCopies(now: Date, limit: number): Promise<string[]> {
     const rows = this.db
       .prepare(
-        `SELECT id FROM files WHERE deleted_at IS NOT NULL AND (remote_id IS NOT NULL OR backup_remote_path IS NOT NULL)
+        `SELECT id FROM files WHERE deleted_at IS NOT NULL
+           AND (remote_id IS NOT NULL OR backup_remote_path IS NOT NULL OR (backup_state = 'running' AND backup_lease_until < @now))
          ORDER BY deleted_at ASC LIMIT @limit`,
       )
-      .all({ limit }) as Array<{ id: string }>;
+      .all({ now: ms(now), limit }) as Array<{ id: string }>;
     return rows.map((r) => r.id);
   }
 
