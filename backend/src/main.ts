@@ -94,6 +94,10 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\nSee .env.template for every variable and its default.\n`);
+    } else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' || (err as NodeJS.ErrnoException).code === 'EACCES') {
+      const { address, port } = err as { address?: string; port?: number };
+      const why = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'is already in use' : 'may not be used by this user';
+      process.stderr.write(`DirectDriveX cannot listen on ${address ?? 'HOST'}:${port ?? 'PORT'}: the port ${why}. Stop the other process or set PORT (and HOST).\n`);
     } else {
       process.stderr.write(`DirectDriveX failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
     }

@@ -41,8 +41,16 @@ export interface BackupTargetOptions {
   downloadConnections: number;
 }
 
+/**
+ * Someone is waiting for a download: one quick second try, and a server that
+ * does not answer within a few seconds counts as down (the backup jobs, with
+ * nobody waiting, retry for minutes instead).
+ */
+export const DOWNLOAD_READ_RETRY: RetryPolicy = { attempts: 2, baseDelayMs: 250, maxDelayMs: 1000 };
+const DOWNLOAD_READ_TIMEOUT_MS = 10_000;
+
 export function openBackupTarget(config: { url: string; username: string; password: string; root: string }, options: BackupTargetOptions): BackupTarget {
-  const adapter = (maxConnections: number) =>
+  const adapter = (maxConnections: number, tuning: { retry?: RetryPolicy; timeoutMs?: number }) =>
     new WebDavProvider({
       url: config.url,
       username: config.username,
@@ -50,11 +58,12 @@ export function openBackupTarget(config: { url: string; username: string; passwo
       root: config.root,
       // Backups never spool (they stream one PUT), but the adapter wants a place.
       spoolDir: options.spoolDir,
-      ...(options.retry ? { retry: options.retry } : {}),
       maxConnections,
+      ...(tuning.retry ? { retry: tuning.retry } : {}),
+      ...(tuning.timeoutMs ? { timeoutMs: tuning.timeoutMs } : {}),
     });
-  const jobs = adapter(options.jobConnections);
-  const downloads = adapter(options.downloadConnections);
+  const jobs = adapter(options.jobConnections, { ...(options.retry ? { retry: options.retry } : {}) });
+  const downloads = adapter(options.downloadConnections, { retry: DOWNLOAD_READ_RETRY, timeoutMs: DOWNLOAD_READ_TIMEOUT_MS });
   let downloadsOpen = 0;
   const url = new URL(config.url);
   return {

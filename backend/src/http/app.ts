@@ -207,6 +207,9 @@ export function createApp(deps: AppDeps): App {
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.use(requestContext(logger));
+  // Only a gateway published over https may tell browsers to use https: on plain http (a LAN
+  // address, http://myserver:8080) those would turn every asset request into a failing https one.
+  const servedOverHttps = config.publicUrl.startsWith('https:');
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -215,8 +218,10 @@ export function createApp(deps: AppDeps): App {
           'style-src': ["'self'", "'unsafe-inline'"],
           'script-src-attr': ["'none'"],
           'connect-src': ["'self'", 'ws:', 'wss:'],
+          'upgrade-insecure-requests': servedOverHttps ? [] : null,
         },
       },
+      strictTransportSecurity: servedOverHttps,
     }),
   );
   app.use(passport.initialize());

@@ -11,7 +11,7 @@ export const MAX_LINK_SECONDS = 365 * 24 * 3600;
 
 export const createLinkBody = z.strictObject({
   expiresInSeconds: z
-    .number({ error: 'expiresInSeconds is required (a number of seconds)' })
+    .number({ error: (issue) => (issue.input === undefined ? 'expiresInSeconds is required (a number of seconds)' : 'expiresInSeconds must be a number of seconds, such as 3600') })
     .int('expiresInSeconds must be a whole number')
     .min(60, 'expiresInSeconds must be at least 60')
     .max(MAX_LINK_SECONDS, `expiresInSeconds must be at most ${MAX_LINK_SECONDS} (a year)`),

@@ -19,10 +19,10 @@ export interface ProviderEnvironment {
 /** Builds the adapter for a pool member from its (opened) credentials and the process environment. */
 export function createProviderFactory(env: ProviderEnvironment): ProviderFactory {
   const retry = env.retry ? { retry: env.retry } : {};
-  return (account, value: AccountCredentials): StorageProvider => {
+  return (account, value: AccountCredentials, setup = false): StorageProvider => {
     switch (value.provider) {
       case 'local':
-        return new LocalDiskProvider(value.credentials.path);
+        return new LocalDiskProvider(value.credentials.path, { initialise: setup });
       case 'gdrive':
         return new GoogleDriveProvider({
           credentials: value.credentials,

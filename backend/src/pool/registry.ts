@@ -4,7 +4,8 @@ import type { AccountRecord, MetadataStore } from '../store/types';
 import { type AccountCredentials, openCredentials } from './credentials';
 
 /** Builds the adapter for one pool member from its opened credentials. */
-export type ProviderFactory = (account: Pick<AccountRecord, 'id' | 'provider'>, credentials: AccountCredentials) => StorageProvider;
+/** `setup`: the adapter tests credentials of a member being added (a local member may then create its directory). */
+export type ProviderFactory = (account: Pick<AccountRecord, 'id' | 'provider'>, credentials: AccountCredentials, setup?: boolean) => StorageProvider;
 
 /**
  * Where pool members' adapters come from. Adapters are cached per account and
@@ -32,7 +33,7 @@ export class AccountRegistry {
 
   /** A provider for credentials not stored yet (to test them before an account is added). */
   probe(credentials: AccountCredentials): StorageProvider {
-    return this.deps.factory({ id: 'probe', provider: credentials.provider }, credentials);
+    return this.deps.factory({ id: 'probe', provider: credentials.provider }, credentials, true);
   }
 
   async get(id: string): Promise<AccountRecord> {

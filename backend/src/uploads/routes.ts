@@ -14,7 +14,7 @@ const FILE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const BODY_IDLE_MS = 120_000;
 
 export const initiateBody = z.strictObject({
-  filename: z.string({ error: 'filename is required' }).min(1, 'filename is required').max(1024, 'filename is too long'),
+  filename: z.string({ error: 'filename is required' }).min(1, 'filename is required').max(1024, 'filename is too long (at most 1024 characters)'),
   size: z
     .number({ error: 'size is required (bytes, a number)' })
     .int('size must be a whole number of bytes')

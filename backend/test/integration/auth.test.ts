@@ -274,6 +274,20 @@ describe('HTTP basics', () => {
     expect(down.body.checks.store).toBe('fail');
   });
 
+  it('asks browsers for https only when PUBLIC_URL is https (a plain-http LAN address must keep working)', async () => {
+    const plain = await t.http.get('/healthz');
+    expect(plain.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
+    expect(plain.headers['strict-transport-security']).toBeUndefined();
+    const secure = buildTestApp({ env: { PUBLIC_URL: 'https://files.example.com' } });
+    try {
+      const res = await secure.http.get('/healthz');
+      expect(res.headers['content-security-policy']).toContain('upgrade-insecure-requests');
+      expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+    } finally {
+      await secure.close();
+    }
+  });
+
   it('puts the request id in error bodies', async () => {
     const res = await t.http.get('/api/v1/missing').set('X-Request-Id', 'trace-me');
     expect(res.body.error.requestId).toBe('trace-me');

@@ -194,6 +194,9 @@ describe('share links', () => {
       const res = await createLink(fileId, body);
       expect(res.status, JSON.stringify(body)).toBe(400);
     }
+    const text = await createLink(fileId, { expiresInSeconds: '3600' });
+    expect(text.status).toBe(400);
+    expect((text.body as unknown as { error: { message: string } }).error.message).toContain('expiresInSeconds must be a number of seconds');
     expect((await createLink(fileId, { expiresInSeconds: 600 }, stranger.token)).status).toBe(404);
     const unfinished = await initiate(gw, owner.token, 'u.bin', 10);
     const refused = await createLink(unfinished.body.fileId, { expiresInSeconds: 600 });

@@ -20,6 +20,8 @@ interface LocalHandle {
   size: number;
 }
 
+/** Marks a directory as a DirectDriveX member's (see `present`). */
+const MARKER = '.directdrivex-member';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
@@ -37,7 +39,37 @@ export class LocalDiskProvider implements StorageProvider {
   readonly capabilities: ProviderCapabilities = { chunkMultiple: 1, rangeReads: true, reportsQuota: true };
   private readonly locks = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly root: string) {}
+  /**
+   * `initialise`: this member is being set up (an account being added), so
+   * the directory may be created. A member already in the pool never creates
+   * its directory: a missing one is a disk that is not mounted, and files
+   * written into the bare mount point would vanish under it when it is.
+   */
+  constructor(
+    private readonly root: string,
+    private readonly options: { initialise?: boolean } = {},
+  ) {}
+
+  private get markerPath() {
+    return path.join(this.root, MARKER);
+  }
+
+  /**
+   * Resolves when the storage directory is there (its marker file says it is
+   * ours); creates it only while initialising. A directory from before the
+   * marker existed (it has `objects/`) is adopted.
+   */
+  private async present(): Promise<void> {
+    if (await exists(this.markerPath)) return;
+    if (this.options.initialise || (await exists(this.objectsDir))) {
+      await io(async () => {
+        await fsp.mkdir(this.root, { recursive: true });
+        await fsp.writeFile(this.markerPath, 'A DirectDriveX storage member. Do not delete this file.\n');
+      });
+      return;
+    }
+    throw new TransientError(`The storage directory ${this.root} is missing or not ours (no ${MARKER}): is its disk mounted?`);
+  }
 
   private get uploadsDir() {
     return path.join(this.root, 'uploads');
@@ -56,6 +88,7 @@ export class LocalDiskProvider implements StorageProvider {
   async startUpload(target: UploadTarget): Promise<UploadHandle> {
     if (!Number.isSafeInteger(target.size) || target.size < 0) throw new PermanentError(`Invalid size ${target.size}`);
     const handle: LocalHandle = { v: 1, uploadId: randomUUID(), remoteId: randomUUID(), size: target.size };
+    await this.present();
     await io(async () => {
       await fsp.mkdir(this.uploadsDir, { recursive: true });
       await fsp.mkdir(this.objectsDir, { recursive: true });
@@ -67,6 +100,7 @@ export class LocalDiskProvider implements StorageProvider {
   async writeChunk(raw: UploadHandle, offset: number, chunk: Buffer): Promise<{ committed: number; remoteId?: string }> {
     const handle = parseHandle(raw);
     return this.serialised(handle.uploadId, async () => {
+      await this.present();
       const state = await this.queryParsed(handle);
       if (state.state === 'done') {
         if (offset === handle.size && chunk.length === 0) return { committed: handle.size, remoteId: state.remoteId };
@@ -97,7 +131,9 @@ export class LocalDiskProvider implements StorageProvider {
   }
 
   async queryUpload(raw: UploadHandle): Promise<UploadState> {
-    return this.queryParsed(parseHandle(raw));
+    const handle = parseHandle(raw);
+    await this.present();
+    return this.queryParsed(handle);
   }
 
   async abortUpload(raw: UploadHandle): Promise<void> {
@@ -107,6 +143,8 @@ export class LocalDiskProvider implements StorageProvider {
 
   async read(remoteId: string, range?: ByteRange): Promise<{ stream: fs.ReadStream; size: number }> {
     const file = this.objectPath(remoteId);
+    // A missing directory is an outage (try the backup, try again later), not a missing file.
+    await this.present();
     const stat = await io(() => fsp.stat(file), `No object ${remoteId}`);
     if (range && (range.start < 0 || range.end < range.start || range.end >= stat.size)) {
       throw new PermanentError(`Range ${range.start}-${range.end} is outside 0-${stat.size - 1}`);
@@ -118,11 +156,14 @@ export class LocalDiskProvider implements StorageProvider {
   }
 
   async remove(remoteId: string): Promise<void> {
-    await io(() => fsp.rm(this.objectPath(remoteId), { force: true }));
+    const file = this.objectPath(remoteId);
+    // Not "already gone" while the disk is away: the delete is retried once it is back.
+    await this.present();
+    await io(() => fsp.rm(file, { force: true }));
   }
 
   async quota(): Promise<QuotaReport> {
-    await io(() => fsp.mkdir(this.root, { recursive: true }));
+    await this.present();
     const stats = await io(() => fsp.statfs(this.root));
     return { limit: stats.blocks * stats.bsize, used: (stats.blocks - stats.bavail) * stats.bsize };
   }
@@ -130,7 +171,7 @@ export class LocalDiskProvider implements StorageProvider {
   async check(): Promise<Health> {
     const probe = path.join(this.root, `.probe-${randomUUID()}`);
     try {
-      await fsp.mkdir(this.root, { recursive: true });
+      await this.present();
       await fsp.writeFile(probe, 'ok');
       await fsp.rm(probe);
       return 'healthy';
