@@ -1,21 +1,24 @@
 #!/usr/bin/env node
-// `npm start`: build backend and frontend only if a build is missing, then run
-// the gateway in the foreground. `npm run worker` (this script with the
+// `npm start`: read .env if there is one, build backend and frontend when the
+// build is missing or older than the sources, then run the gateway in the
+// foreground. `npm run worker` (this script with the
 // argument `worker`) runs only the job workers instead. Signals are passed on
 // so Ctrl-C and SIGTERM shut either down gracefully.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildNeeded, loadDotEnv } from './launch.mjs';
 import { GATEWAY_RUNTIME_ENV } from './runtime-env.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const entryName = process.argv[2] === 'worker' ? 'worker.js' : 'main.js';
 const backendEntry = path.join(root, 'backend', 'dist', entryName);
-const frontendIndex = path.join(root, 'frontend', 'dist', 'frontend', 'browser', 'index.html');
 
-if (!existsSync(backendEntry) || !existsSync(frontendIndex)) {
-  console.log('No build found: running `npm run build` first (this happens once).');
+if (loadDotEnv(root)) console.log('Settings read from .env (variables set in the environment win).');
+
+const why = buildNeeded(root);
+if (why) {
+  console.log(`${why}: running \`npm run build\` first.`);
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const build = spawnSync(npm, ['run', 'build'], { cwd: root, stdio: 'inherit' });
   if (build.status !== 0) process.exit(build.status ?? 1);
