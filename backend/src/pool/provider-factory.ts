@@ -16,10 +16,18 @@ export interface ProviderEnvironment {
   logger?: Logger;
 }
 
+/**
+ * Retries while an admin waits for an account to be added: one more try soon,
+ * then a clear answer (a server that is down is reported in seconds, not after
+ * a minute of backoff).
+ */
+const SETUP_RETRY: RetryPolicy = { attempts: 2, baseDelayMs: 500, maxDelayMs: 2000 };
+
 /** Builds the adapter for a pool member from its (opened) credentials and the process environment. */
 export function createProviderFactory(env: ProviderEnvironment): ProviderFactory {
-  const retry = env.retry ? { retry: env.retry } : {};
   return (account, value: AccountCredentials, setup = false): StorageProvider => {
+    const policy = env.retry ?? (setup ? SETUP_RETRY : undefined);
+    const retry = policy ? { retry: policy } : {};
     switch (value.provider) {
       case 'local':
         return new LocalDiskProvider(value.credentials.path, { initialise: setup });
