@@ -35,6 +35,16 @@ describe('FilesService', () => {
     expect((await found).total).toBe(0);
   });
 
+  it('cancels an unfinished upload with the bearer token and returns the file', async () => {
+    const done = api.cancelUpload(id);
+    const req = http.expectOne(`/api/v1/upload/${id}`);
+    expect(req.request.method).toBe('DELETE');
+    expect(req.request.headers.get('Authorization')).toBe('Bearer access-1');
+    expect(req.request.headers.has('X-Upload-Token')).toBe(false);
+    req.flush({ file: storedFile({ state: 'cancelled' }) });
+    expect((await done).state).toBe('cancelled');
+  });
+
   it('deletes a file (204) and passes a refusal on', async () => {
     const done = api.remove(id);
     const req = http.expectOne(`/api/v1/files/${id}`);

@@ -30,6 +30,18 @@ export class FilesService {
   }
 
   /**
+   * Cancels an unfinished upload of the user's (`DELETE /api/v1/upload/<id>`,
+   * bearer token): its reserved space is given back and the file reads
+   * `cancelled`. 410 when it already ended, 409 when it completed meanwhile.
+   */
+  async cancelUpload(id: string): Promise<StoredFile> {
+    const { file } = await firstValueFrom(
+      this.http.delete<{ file: StoredFile }>(`/api/v1/upload/${encodeURIComponent(id)}`),
+    );
+    return file;
+  }
+
+  /**
    * A short-lived URL for the file's bytes that a plain `<a href>` or a new tab
    * can open (they cannot send the bearer token). `inline` asks for the preview
    * stream, which renders only safe types and sends everything else as an attachment.

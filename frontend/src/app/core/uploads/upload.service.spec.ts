@@ -102,6 +102,35 @@ describe('UploadService', () => {
     expect(service.uploads()[0]!.state().file?.sha256).toBe('ab'.repeat(32));
   });
 
+  it('names the server uploads it holds, and counts every settled one', async () => {
+    service.add([file('a.txt'), file('b.txt')]);
+    // Not initiated yet: the server has no file for them.
+    expect(service.heldUploads().size).toBe(0);
+    const [a, b] = http.match('/api/v1/upload/initiate');
+    a!.flush(initiated('fa'), { status: 201, statusText: 'Created' });
+    b!.flush(initiated('fb'), { status: 201, statusText: 'Created' });
+    await flushMicrotasks();
+    await answerUsage();
+    expect([...service.heldUploads()]).toEqual([
+      ['fa', service.uploads()[0]!.key],
+      ['fb', service.uploads()[1]!.key],
+    ]);
+    expect(service.settled()).toBe(0);
+
+    net.sockets[0]!.receive({ type: 'ready', offset: 0 });
+    net.sockets[0]!.receive({ type: 'complete', file: uploadedFile('a.txt', 5) });
+    net.sockets[1]!.receive({ type: 'ready', offset: 0 });
+    service.cancel(service.uploads()[1]!.key);
+    expect(net.sockets[1]!.texts).toEqual([{ type: 'cancel' }]);
+    // Still held while the server confirms.
+    expect([...service.heldUploads().keys()]).toEqual(['fb']);
+    net.sockets[1]!.receive({ type: 'cancelled', file: uploadedFile('b.txt', 5) });
+    answerUsageNow();
+    expect(service.heldUploads().size).toBe(0);
+    expect(service.settled()).toBe(2);
+    expect(service.completed()).toBe(1);
+  });
+
   it('shows why initiate was refused: quota, no storage', async () => {
     service.add([file('big.iso', 3 * 1024 ** 2), file('other.iso')]);
     const [quota, full] = http.match('/api/v1/upload/initiate');

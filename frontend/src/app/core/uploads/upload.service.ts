@@ -56,14 +56,35 @@ export class UploadService {
 
   private readonly entries = signal<readonly Entry[]>([]);
   private readonly completedCount = signal(0);
+  private readonly settledCount = signal(0);
   private nextKey = 1;
   private owner: string | null = null;
 
   readonly uploads: Signal<readonly UploadItem[]> = this.entries.asReadonly();
   /** Goes up by one each time an upload completes: lists of files watch it to refresh. */
   readonly completed: Signal<number> = this.completedCount.asReadonly();
+  /**
+   * Goes up by one each time an upload the server holds settles (completes,
+   * is cancelled or fails for good): lists showing upload states watch it.
+   */
+  readonly settled: Signal<number> = this.settledCount.asReadonly();
   /** Some rows are over and could be cleared. */
   readonly hasFinished = computed(() => this.entries().some((e) => isOver(e.state())));
+  /**
+   * The server-side uploads (by file id) that this browser is sending or still
+   * holds (reconnecting, cancelling, failed but resumable), with their row keys:
+   * those are cancelled with `cancel(key)`, never behind the session's back.
+   */
+  readonly heldUploads = computed<ReadonlyMap<string, number>>(() => {
+    const held = new Map<string, number>();
+    for (const e of this.entries()) {
+      // Read state() first: it changes once the upload is initiated, which is when fileId is set.
+      const over = isOver(e.state());
+      const fileId = e.session.fileId;
+      if (!over && fileId !== null) held.set(fileId, e.key);
+    }
+    return held;
+  });
 
   constructor() {
     // Uploads belong to the person who started them: signing out (or in as
@@ -143,7 +164,10 @@ export class UploadService {
     if (snapshot.phase === 'complete') this.completedCount.update((n) => n + 1);
     const settled = TERMINAL_PHASES.includes(snapshot.phase);
     // Completing, cancelling or a final failure settles the space an initiated upload reserved.
-    if (settled && session.fileId !== null) this.refreshUsage();
+    if (settled && session.fileId !== null) {
+      this.refreshUsage();
+      this.settledCount.update((n) => n + 1);
+    }
     if (settled || snapshot.phase === 'waiting') this.startNext();
   }
 

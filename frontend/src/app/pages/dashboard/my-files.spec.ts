@@ -180,17 +180,144 @@ describe('MyFiles', () => {
     );
   });
 
-  it('offers no download for an unfinished upload, nor delete while it runs', async () => {
+  it('offers only Cancel upload for an unfinished upload, and only Delete for an abandoned one', async () => {
     await open([
       storedFile({ state: 'uploading' }),
+      storedFile({ id: 'p', name: 'new.bin', state: 'pending' }),
       storedFile({ id: 'x', name: 'old.bin', state: 'expired' }),
+      storedFile({ id: 'c', name: 'gone.bin', state: 'cancelled' }),
+      storedFile({ id: 'f', name: 'bad.bin', state: 'failed' }),
     ]);
-    const [running, expired] = rows();
-    expect(running!.querySelector('[data-testid=file-state]')?.textContent).toBe('Uploading');
-    expect(running!.querySelectorAll('button')).toHaveLength(0);
-    expect(
-      Array.from(expired!.querySelectorAll('button')).map((b) => b.textContent?.trim()),
-    ).toEqual(['Delete']);
+    const [running, pending, expired, cancelled, failed] = rows();
+    const labels = (row: HTMLElement) =>
+      Array.from(row.querySelectorAll('button')).map((b) => b.textContent?.trim());
+    const state = (row: HTMLElement) => row.querySelector('[data-testid=file-state]')?.textContent;
+    expect(state(running!)).toBe('Uploading');
+    expect(state(pending!)).toBe('Upload starting');
+    expect(labels(running!)).toEqual(['Cancel upload']);
+    expect(labels(pending!)).toEqual(['Cancel upload']);
+    expect(running!.querySelector('[data-testid=file-note]')?.textContent).toContain(
+      'Not being sent from this page',
+    );
+    expect(state(expired!)).toBe('Upload expired');
+    expect(state(cancelled!)).toBe('Upload cancelled');
+    expect(state(failed!)).toBe('Upload failed');
+    for (const row of [expired!, cancelled!, failed!]) {
+      expect(labels(row)).toEqual(['Delete']);
+      expect(row.classList).toContain('abandoned');
+      expect(row.querySelector('[data-testid=file-note]')?.textContent).toContain(
+        'never finished, so nothing of it is stored',
+      );
+      // No backup line for what was never stored.
+      expect(row.querySelector('[data-testid=file-backup]')).toBeNull();
+    }
+  });
+
+  it('cancels an upload this page is not sending over the API, then reloads', async () => {
+    const U = storedFile({ name: 'stale.iso', state: 'uploading' });
+    await open([U, B]);
+    button('Cancel upload of stale.iso').click();
+    await fixture.whenStable();
+    expect(button('Cancel upload of stale.iso').disabled).toBe(true);
+    const del = http.expectOne(`/api/v1/upload/${U.id}`);
+    expect(del.request.method).toBe('DELETE');
+    expect(del.request.headers.get('Authorization')).toBe('Bearer access-1');
+    del.flush({ file: { ...U, state: 'cancelled' } });
+    await flushMicrotasks();
+    http.expectOne('/api/v1/auth/users/me').flush(USER);
+    http.expectOne(LIST()).flush({ items: [{ ...U, state: 'cancelled' }, B], total: 2 });
+    await settle();
+    expect(el.querySelector('[data-testid=files-notice]')?.textContent).toBe(
+      'Cancelled the upload of “stale.iso”.',
+    );
+    expect(rows()[0]!.querySelector('[data-testid=file-state]')?.textContent).toBe(
+      'Upload cancelled',
+    );
+    expect(button('Delete stale.iso')).toBeTruthy();
+  });
+
+  it('treats an upload that already ended (410) as cancelled, and shows other refusals', async () => {
+    const U = storedFile({ name: 'stale.iso', state: 'pending' });
+    await open([U]);
+    button('Cancel upload of stale.iso').click();
+    http
+      .expectOne(`/api/v1/upload/${U.id}`)
+      .flush(apiError('upload_expired', 'This upload has expired'), {
+        status: 410,
+        statusText: 'Gone',
+      });
+    await flushMicrotasks();
+    http.expectOne(LIST()).flush({ items: [{ ...U, state: 'expired' }], total: 1 });
+    await settle();
+    const notice = el.querySelector('[data-testid=files-notice]');
+    expect(notice?.textContent).toBe('The upload of “stale.iso” had already ended.');
+    expect(notice?.getAttribute('role')).toBeNull();
+
+    await open([U]);
+    button('Cancel upload of stale.iso').click();
+    http
+      .expectOne(`/api/v1/upload/${U.id}`)
+      .flush(apiError('upload_complete', 'This upload is complete; delete the file instead'), {
+        status: 409,
+        statusText: 'Conflict',
+      });
+    await flushMicrotasks();
+    http.expectOne(LIST()).flush({ items: [{ ...U, state: 'complete' }], total: 1 });
+    await settle();
+    expect(el.querySelector('[data-testid=files-notice]')?.textContent).toBe(
+      'Could not cancel the upload of “stale.iso”: This upload is complete; delete the file instead',
+    );
+  });
+
+  it('cancels an upload this page is sending through the upload service, not behind its back', async () => {
+    const U = storedFile({ name: 'big.bin', size: 3, state: 'uploading' });
+    await open([U]);
+    const uploads = TestBed.inject(UploadService);
+    uploads.add([new File([new Uint8Array(3)], 'big.bin')]);
+    http.expectOne('/api/v1/upload/initiate').flush(initiated(U.id));
+    await flushMicrotasks();
+    http.expectOne('/api/v1/auth/users/me').flush(USER);
+    const socket = net.sockets[0]!;
+    socket.receive({ type: 'ready', offset: 0 });
+    await fixture.whenStable();
+    expect(rows()[0]!.querySelector('[data-testid=file-note]')).toBeNull();
+
+    button('Cancel upload of big.bin').click();
+    await flushMicrotasks();
+    http.expectNone(`/api/v1/upload/${U.id}`);
+    expect(socket.texts).toEqual([{ type: 'cancel' }]);
+    expect(uploads.uploads()[0]!.state().phase).toBe('cancelling');
+
+    socket.receive({ type: 'cancelled', file: { ...U, state: 'cancelled' } });
+    http.expectOne('/api/v1/auth/users/me').flush(USER);
+    await fixture.whenStable();
+    http.expectOne(LIST()).flush({ items: [{ ...U, state: 'cancelled' }], total: 1 });
+    await settle();
+    expect(rows()[0]!.querySelector('[data-testid=file-state]')?.textContent).toBe(
+      'Upload cancelled',
+    );
+  });
+
+  it('offers Preview only for the types the server renders inline', async () => {
+    await open([
+      storedFile({ id: 'a', name: 'notes.txt', mimeType: 'text/plain; charset=utf-8' }),
+      storedFile({ id: 'b', name: 'logo.svg', mimeType: 'image/svg+xml' }),
+      storedFile({ id: 'c', name: 'page.html', mimeType: 'text/html' }),
+      storedFile({ id: 'd', name: 'archive.zip', mimeType: 'application/zip' }),
+    ]);
+    const previews = rows().map((r) => r.querySelector('[data-testid=file-preview]') !== null);
+    expect(previews).toEqual([true, false, false, false]);
+    for (const row of rows()) {
+      expect(row.querySelector('[data-testid=file-download]')).not.toBeNull();
+    }
+  });
+
+  it('keeps the whole of a long name in its title', async () => {
+    const long = `${'very-long-name-'.repeat(16)}end.pdf`.slice(-255);
+    await open([storedFile({ name: long })]);
+    const name = el.querySelector<HTMLElement>('[data-testid=file-name]')!;
+    expect(name.getAttribute('title')).toBe(long);
+    expect(name.textContent).toBe(long);
   });
 
   it('deletes after a confirmation, then reloads the list and the storage figures', async () => {

@@ -12,10 +12,12 @@ import {
   viewChild,
 } from '@angular/core';
 import { FormsModule } from '@angular/forms';
+import { HttpErrorResponse } from '@angular/common/http';
 import { AuthService } from '../../core/auth/auth.service';
 import { BrowserDownloads } from '../../core/browser/browser-downloads';
 import { FilesService } from '../../core/files/files.service';
 import type { FileSort, Page, StoredFile } from '../../core/files/files.types';
+import { previewable } from '../../core/files/previewable';
 import { formatBytes } from '../../core/format/bytes';
 import { apiErrorMessage } from '../../core/http/api-error';
 import { UploadService } from '../../core/uploads/upload.service';
@@ -52,10 +54,18 @@ const STATE_LABELS: Record<StoredFile['state'], string> = {
   pending: 'Upload starting',
   uploading: 'Uploading',
   complete: 'Complete',
-  cancelled: 'Cancelled',
+  cancelled: 'Upload cancelled',
   expired: 'Upload expired',
   failed: 'Upload failed',
 };
+
+/** An upload that was started and has not ended: it can be cancelled, not downloaded or deleted. */
+export const isUnfinished = (f: StoredFile): boolean =>
+  f.state === 'pending' || f.state === 'uploading';
+
+/** An upload that ended without completing: nothing is stored, only the entry is left to delete. */
+export const isAbandoned = (f: StoredFile): boolean =>
+  f.state === 'cancelled' || f.state === 'expired' || f.state === 'failed';
 
 interface Notice {
   kind: 'ok' | 'error';
@@ -64,9 +74,11 @@ interface Notice {
 
 /**
  * The signed-in user's files, a page at a time: search by name, sort, and per
- * file Download, Preview, Share and Delete. Downloads go through short-lived
+ * file Download, Preview (for the types the server renders inline), Share and
+ * Delete; an unfinished upload can be cancelled instead, through the upload
+ * service when this browser is the one sending it. Downloads go through short-lived
  * tickets that the browser itself follows, so no file passes through this
- * page's memory. Reloads whenever an upload on the dashboard completes.
+ * page's memory. Reloads whenever an upload on the dashboard settles.
  */
 @Component({
   selector: 'app-my-files',
@@ -169,21 +181,44 @@ interface Notice {
         } @else {
           <ul class="files" data-testid="files-list">
             @for (f of p.items; track f.id) {
-              <li class="file" data-testid="file-row" [attr.data-file-id]="f.id">
+              <li
+                class="file"
+                data-testid="file-row"
+                [attr.data-file-id]="f.id"
+                [attr.data-state]="f.state"
+                [class.abandoned]="isAbandoned(f)"
+              >
                 <div class="file-head">
-                  <span class="file-name" data-testid="file-name">{{ f.name }}</span>
+                  <span class="file-name" data-testid="file-name" [title]="f.name">{{
+                    f.name
+                  }}</span>
                   <span class="file-size" data-testid="file-size">{{ formatBytes(f.size) }}</span>
                 </div>
                 <p class="file-meta">
-                  <time [attr.datetime]="f.createdAt">{{ f.createdAt | date: 'medium' }}</time>
                   @if (f.state !== 'complete') {
-                    · <span data-testid="file-state">{{ stateLabels[f.state] }}</span>
+                    <span class="badge" data-testid="file-state" [attr.data-state]="f.state">{{
+                      stateLabels[f.state]
+                    }}</span>
                   }
-                  ·
-                  <span data-testid="file-backup" [attr.data-backup]="f.backup.state">{{
-                    backupText(f.backup)
-                  }}</span>
+                  <time [attr.datetime]="f.createdAt">{{ f.createdAt | date: 'medium' }}</time>
+                  @if (f.state === 'complete') {
+                    ·
+                    <span data-testid="file-backup" [attr.data-backup]="f.backup.state">{{
+                      backupText(f.backup)
+                    }}</span>
+                  }
                 </p>
+                @if (isAbandoned(f)) {
+                  <p class="file-note" data-testid="file-note">
+                    This upload never finished, so nothing of it is stored. Delete it to remove it
+                    from the list.
+                  </p>
+                } @else if (isUnfinished(f) && !heldUploads().has(f.id)) {
+                  <p class="file-note" data-testid="file-note">
+                    Not being sent from this page. Cancel it to free the space it reserves, or it
+                    expires after a while without progress.
+                  </p>
+                }
                 <div class="file-actions">
                   @if (f.state === 'complete') {
                     <button
@@ -196,16 +231,18 @@ interface Notice {
                     >
                       Download
                     </button>
-                    <button
-                      type="button"
-                      class="small"
-                      data-testid="file-preview"
-                      [disabled]="isBusy(f.id)"
-                      [attr.aria-label]="'Preview ' + f.name + ' in a new tab'"
-                      (click)="preview(f)"
-                    >
-                      Preview
-                    </button>
+                    @if (previewable(f.mimeType)) {
+                      <button
+                        type="button"
+                        class="small"
+                        data-testid="file-preview"
+                        [disabled]="isBusy(f.id)"
+                        [attr.aria-label]="'Preview ' + f.name + ' in a new tab'"
+                        (click)="preview(f)"
+                      >
+                        Preview
+                      </button>
+                    }
                     <button
                       type="button"
                       class="small"
@@ -217,7 +254,18 @@ interface Notice {
                       Share
                     </button>
                   }
-                  @if (f.state !== 'pending' && f.state !== 'uploading') {
+                  @if (isUnfinished(f)) {
+                    <button
+                      type="button"
+                      class="small"
+                      data-testid="file-cancel-upload"
+                      [disabled]="isBusy(f.id)"
+                      [attr.aria-label]="'Cancel upload of ' + f.name"
+                      (click)="cancelUpload(f)"
+                    >
+                      Cancel upload
+                    </button>
+                  } @else {
                     <button
                       type="button"
                       class="small"
@@ -296,18 +344,52 @@ interface Notice {
       padding: 0.6rem 0;
       border-top: 1px solid #e3e7ef;
     }
+    .file-head {
+      align-items: flex-start;
+    }
+    /* A long name (up to 255 characters) wraps onto at most two lines and is cut
+       with an ellipsis there (the title attribute has it whole); the size keeps its place. */
     .file-name {
+      flex: 1 1 auto;
+      min-width: 0;
       font-weight: 600;
       overflow-wrap: anywhere;
+      display: -webkit-box;
+      -webkit-box-orient: vertical;
+      -webkit-line-clamp: 2;
+      line-clamp: 2;
+      overflow: hidden;
+    }
+    .file-size {
+      flex: none;
+      white-space: nowrap;
     }
     .file-size,
     .file-meta,
+    .file-note,
     .empty {
       color: #5a6378;
     }
-    .file-meta {
+    .file-meta,
+    .file-note {
       margin: 0.2rem 0 0;
       font-size: 0.85rem;
+    }
+    .badge {
+      display: inline-block;
+      margin-right: 0.4rem;
+      padding: 0 0.4rem;
+      border: 1px solid #3b6fd8;
+      border-radius: 4px;
+      color: #1d3f8a;
+      font-weight: 600;
+    }
+    .abandoned .badge {
+      border-color: #a11d1d;
+      color: #a11d1d;
+    }
+    .abandoned .file-name {
+      color: #5a6378;
     }
     .file-actions,
     .buttons {
@@ -343,6 +425,11 @@ export class MyFiles {
   protected readonly stateLabels = STATE_LABELS;
   protected readonly formatBytes = formatBytes;
   protected readonly backupText = backupText;
+  protected readonly previewable = previewable;
+  protected readonly isUnfinished = isUnfinished;
+  protected readonly isAbandoned = isAbandoned;
+  /** Uploads this browser is sending (by file id): those are cancelled through the upload service. */
+  protected readonly heldUploads = this.uploads.heldUploads;
 
   protected searchText = '';
   /** The search the shown page was asked for (what was submitted, not what is being typed). */
@@ -372,9 +459,9 @@ export class MyFiles {
   private readonly confirmFirst = viewChild<ElementRef<HTMLButtonElement>>('confirmFirst');
 
   constructor() {
-    // The first load, and again each time an upload completes.
+    // The first load, and again each time an upload completes, is cancelled or fails.
     effect(() => {
-      this.uploads.completed();
+      this.uploads.settled();
       untracked(() => void this.load());
     });
     afterRenderEffect(() => this.confirmFirst()?.nativeElement.focus());
@@ -458,6 +545,41 @@ export class MyFiles {
       });
     } finally {
       this.deleting.set(null);
+      this.setBusy(f.id, false);
+    }
+    await this.load();
+  }
+
+  /**
+   * Cancels an unfinished upload. One this browser is sending goes through the
+   * upload service (its row follows, and the list reloads once it settles);
+   * any other — a closed tab's, another device's — is cancelled over the API.
+   */
+  protected async cancelUpload(f: StoredFile): Promise<void> {
+    const key = this.heldUploads().get(f.id);
+    if (key !== undefined) {
+      // Its row in the uploads panel shows how the cancel goes.
+      this.notice.set(null);
+      this.uploads.cancel(key);
+      return;
+    }
+    this.setBusy(f.id, true);
+    this.notice.set(null);
+    try {
+      await this.api.cancelUpload(f.id);
+      this.notice.set({ kind: 'ok', text: `Cancelled the upload of “${f.name}”.` });
+      // The space it reserved is free again.
+      void this.auth.loadMe().catch(() => undefined);
+    } catch (err) {
+      this.notice.set(
+        err instanceof HttpErrorResponse && err.status === 410
+          ? { kind: 'ok', text: `The upload of “${f.name}” had already ended.` }
+          : {
+              kind: 'error',
+              text: `Could not cancel the upload of “${f.name}”: ${apiErrorMessage(err)}`,
+            },
+      );
+    } finally {
       this.setBusy(f.id, false);
     }
     await this.load();

@@ -131,6 +131,130 @@ describe('ShareDialog', () => {
     expect(links()[0]!.dataset['state']).toBe('revoked');
   });
 
+  it('tells the links apart: created, expiry, revoked time, password and the one just made', async () => {
+    http.expectOne(LINKS).flush({
+      items: [
+        shareLink({
+          id: 'l2',
+          createdAt: '2026-03-02T09:00:00.000Z',
+          expiresAt: '2026-03-09T09:00:00.000Z',
+          passwordRequired: true,
+        }),
+        shareLink({ id: 'l1', state: 'revoked', revokedAt: '2026-03-01T12:00:00.000Z' }),
+        shareLink({ id: 'l0', state: 'expired', expiresAt: '2026-03-01T11:00:00.000Z' }),
+      ],
+      total: 3,
+    });
+    await settle();
+    const [a, r, x] = links();
+    const time = (li: HTMLElement, what: string) =>
+      li.querySelector(`[data-testid=share-link-${what}]`)?.getAttribute('datetime') ?? null;
+    expect(time(a!, 'created')).toBe('2026-03-02T09:00:00.000Z');
+    expect(time(a!, 'expires')).toBe('2026-03-09T09:00:00.000Z');
+    expect(time(a!, 'revoked')).toBeNull();
+    expect(a!.textContent).toContain('Created');
+    expect(a!.textContent).toContain('expires');
+    expect(a!.querySelector('[data-testid=share-link-password]')?.textContent).toBe('password');
+    expect(r!.querySelector('[data-testid=share-link-password]')).toBeNull();
+    expect(r!.querySelector('[data-testid=share-link-state]')?.textContent).toBe('Revoked');
+    expect(time(r!, 'created')).toBe('2026-03-01T10:00:00.000Z');
+    expect(time(r!, 'revoked')).toBe('2026-03-01T12:00:00.000Z');
+    expect(x!.querySelector('[data-testid=share-link-state]')?.textContent).toBe('Expired');
+    expect(x!.textContent).toContain('expired');
+    expect(el.querySelector('[data-testid=share-link-new]')).toBeNull();
+  });
+
+  async function createLink(): Promise<string> {
+    http.expectOne(LINKS).flush({ items: [shareLink({ id: 'l1' })], total: 1 });
+    await settle();
+    el.querySelector<HTMLButtonElement>('button[type=submit]')!.click();
+    const url = `http://gw.example/s/${TOKEN}`;
+    http
+      .expectOne({ method: 'POST', url: LINKS })
+      .flush(
+        { id: 'l9', token: TOKEN, url, expiresAt: '2026-03-08T10:00:00.000Z' },
+        { status: 201, statusText: 'Created' },
+      );
+    await settle();
+    http.expectOne(LINKS).flush({ items: [shareLink({ id: 'l9' }), shareLink()], total: 2 });
+    await settle();
+    return url;
+  }
+  const revokeButton = (li: HTMLElement) => li.querySelector<HTMLButtonElement>('button')!;
+
+  it('marks the link just created in the list', async () => {
+    await createLink();
+    expect(links().map((l) => l.querySelector('[data-testid=share-link-new]') !== null)).toEqual([
+      true,
+      false,
+    ]);
+  });
+
+  it('stops offering the URL of the link just created once it is revoked', async () => {
+    const url = await createLink();
+    expect(el.querySelector<HTMLInputElement>('[data-testid=share-url]')?.value).toBe(url);
+
+    // Revoking an older link leaves the new one's URL in place.
+    revokeButton(links()[1]!).click();
+    http.expectOne(`${LINKS}/l1`).flush(null, { status: 204, statusText: 'No Content' });
+    await flushMicrotasks();
+    http.expectOne(LINKS).flush({
+      items: [
+        shareLink({ id: 'l9' }),
+        shareLink({ state: 'revoked', revokedAt: '2026-03-02T10:00:00.000Z' }),
+      ],
+      total: 2,
+    });
+    await settle();
+    expect(el.querySelector<HTMLInputElement>('[data-testid=share-url]')?.value).toBe(url);
+
+    revokeButton(links()[0]!).click();
+    http.expectOne(`${LINKS}/l9`).flush(null, { status: 204, statusText: 'No Content' });
+    await flushMicrotasks();
+    // Even if the list cannot be reloaded, the revoked URL is gone.
+    http.expectOne(LINKS).flush(null, { status: 503, statusText: 'Unavailable' });
+    await settle();
+    expect(el.querySelector('[data-testid=share-url]')).toBeNull();
+    expect(el.querySelector('[data-testid=share-copy]')).toBeNull();
+    expect(el.textContent).not.toContain(url);
+    expect(el.querySelector('[data-testid=share-created-revoked]')?.textContent).toContain(
+      'was revoked: it no longer works',
+    );
+
+    // A new link brings a new URL box.
+    el.querySelector<HTMLButtonElement>('button[type=submit]')!.click();
+    const url2 = `http://gw.example/s/${'C'.repeat(43)}`;
+    http
+      .expectOne({ method: 'POST', url: LINKS })
+      .flush(
+        { id: 'l10', token: 'C'.repeat(43), url: url2, expiresAt: '2026-03-09T10:00:00.000Z' },
+        { status: 201, statusText: 'Created' },
+      );
+    await settle();
+    http.expectOne(LINKS).flush({ items: [shareLink({ id: 'l10' })], total: 1 });
+    await settle();
+    expect(el.querySelector<HTMLInputElement>('[data-testid=share-url]')?.value).toBe(url2);
+    expect(el.querySelector('[data-testid=share-created-revoked]')).toBeNull();
+  });
+
+  it('hides the URL when the reloaded list shows the new link revoked', async () => {
+    await createLink();
+    revokeButton(links()[1]!).click();
+    http.expectOne(`${LINKS}/l1`).flush(null, { status: 204, statusText: 'No Content' });
+    await flushMicrotasks();
+    // Revoked meanwhile from another tab.
+    http.expectOne(LINKS).flush({
+      items: [
+        shareLink({ id: 'l9', state: 'revoked', revokedAt: '2026-03-02T10:00:00.000Z' }),
+        shareLink({ state: 'revoked', revokedAt: '2026-03-02T10:00:00.000Z' }),
+      ],
+      total: 2,
+    });
+    await settle();
+    expect(el.querySelector('[data-testid=share-url]')).toBeNull();
+    expect(el.querySelector('[data-testid=share-created-revoked]')).not.toBeNull();
+  });
+
   it('closes on Close and on Escape', async () => {
     http.expectOne(LINKS).flush({ items: [], total: 0 });
     await settle();

@@ -3,6 +3,7 @@ import {
   afterNextRender,
   ChangeDetectionStrategy,
   Component,
+  computed,
   type ElementRef,
   inject,
   input,
@@ -79,18 +80,25 @@ const STATE_LABELS: Record<ShareLink['state'], string> = {
       </form>
 
       @if (created(); as link) {
-        <div class="created" data-testid="share-created">
-          <label for="share-url">Share link (shown only now; copy it)</label>
-          <div class="copy-row">
-            <input id="share-url" readonly [value]="link.url" data-testid="share-url" />
-            <button type="button" class="small" data-testid="share-copy" (click)="copy(link.url)">
-              Copy
-            </button>
-          </div>
-          <p class="note" role="status">
-            {{ copyStatus() ?? 'Expires ' + (link.expiresAt | date: 'medium') + '.' }}
+        @if (createdRevoked()) {
+          <p class="created revoked" role="status" data-testid="share-created-revoked">
+            The link you just created was revoked: it no longer works. Create a new one to share the
+            file again.
           </p>
-        </div>
+        } @else {
+          <div class="created" data-testid="share-created">
+            <label for="share-url">Share link (shown only now; copy it)</label>
+            <div class="copy-row">
+              <input id="share-url" readonly [value]="link.url" data-testid="share-url" />
+              <button type="button" class="small" data-testid="share-copy" (click)="copy(link.url)">
+                Copy
+              </button>
+            </div>
+            <p class="note" role="status">
+              {{ copyStatus() ?? 'Expires ' + (link.expiresAt | date: 'medium') + '.' }}
+            </p>
+          </div>
+        }
       }
 
       <h4>Links to this file</h4>
@@ -102,24 +110,46 @@ const STATE_LABELS: Record<ShareLink['state'], string> = {
         } @else {
           <ul class="links" data-testid="share-links">
             @for (l of list; track l.id) {
-              <li data-testid="share-link" [attr.data-state]="l.state">
-                <span>
-                  <strong>{{ stateLabels[l.state] }}</strong>
-                  @if (l.passwordRequired) {
-                    · password
-                  }
-                  ·
-                  {{
-                    l.state === 'revoked'
-                      ? 'revoked'
-                      : l.state === 'expired'
-                        ? 'expired'
-                        : 'expires'
-                  }}
-                  <time [attr.datetime]="l.revokedAt ?? l.expiresAt">{{
-                    l.revokedAt ?? l.expiresAt | date: 'medium'
-                  }}</time>
-                </span>
+              <li
+                data-testid="share-link"
+                [attr.data-state]="l.state"
+                [attr.data-link-id]="l.id"
+                [class.new]="l.id === created()?.id"
+              >
+                <div class="link-text">
+                  <div class="badges">
+                    <strong class="badge state" data-testid="share-link-state">{{
+                      stateLabels[l.state]
+                    }}</strong>
+                    @if (l.passwordRequired) {
+                      <span class="badge" data-testid="share-link-password">password</span>
+                    }
+                    @if (l.id === created()?.id) {
+                      <span class="badge" data-testid="share-link-new">just created</span>
+                    }
+                  </div>
+                  <div class="note">
+                    Created
+                    <time data-testid="share-link-created" [attr.datetime]="l.createdAt">{{
+                      l.createdAt | date: 'medium'
+                    }}</time>
+                    ·
+                    @if (l.state === 'expired') {
+                      expired
+                    } @else {
+                      expires
+                    }
+                    <time data-testid="share-link-expires" [attr.datetime]="l.expiresAt">{{
+                      l.expiresAt | date: 'medium'
+                    }}</time>
+                    @if (l.revokedAt) {
+                      · revoked
+                      <time data-testid="share-link-revoked" [attr.datetime]="l.revokedAt">{{
+                        l.revokedAt | date: 'medium'
+                      }}</time>
+                    }
+                  </div>
+                </div>
                 @if (l.state === 'active') {
                   <button
                     type="button"
@@ -184,6 +214,36 @@ const STATE_LABELS: Record<ShareLink['state'], string> = {
       padding: 0.35rem 0;
       border-top: 1px solid #e3e7ef;
     }
+    .link-text {
+      display: flex;
+      flex-direction: column;
+      gap: 0.15rem;
+      min-width: 0;
+    }
+    .badges {
+      display: flex;
+      flex-wrap: wrap;
+      gap: 0.3rem;
+    }
+    .badge {
+      padding: 0 0.4rem;
+      border: 1px solid #c9d1e0;
+      border-radius: 4px;
+      font-size: 0.8rem;
+    }
+    .links li[data-state='active'] .badge.state {
+      border-color: #1e7a3c;
+      color: #1e7a3c;
+    }
+    .links li.new {
+      background: #eef3fd;
+    }
+    .created.revoked {
+      padding: 0.5rem;
+      border: 1px solid #a11d1d;
+      border-radius: 4px;
+      color: #a11d1d;
+    }
     .note {
       margin: 0;
       color: #5a6378;
@@ -210,6 +270,16 @@ export class ShareDialog {
   protected readonly links = signal<ShareLink[] | null>(null);
   protected readonly listError = signal<string | null>(null);
   protected readonly revoking = signal<string | null>(null);
+  /** The link created here was revoked (here, or as the list now shows): its URL must not be offered. */
+  private readonly revokedHere = signal<string | null>(null);
+  protected readonly createdRevoked = computed(() => {
+    const link = this.created();
+    if (!link) return false;
+    return (
+      this.revokedHere() === link.id ||
+      (this.links() ?? []).some((l) => l.id === link.id && l.state === 'revoked')
+    );
+  });
 
   private readonly first = viewChild.required<ElementRef<HTMLSelectElement>>('first');
 
@@ -253,6 +323,7 @@ export class ShareDialog {
     this.revoking.set(link.id);
     try {
       await this.api.revoke(this.file().id, link.id);
+      this.revokedHere.set(link.id);
       await this.loadLinks();
     } catch (err) {
       this.listError.set(`The link could not be revoked: ${apiErrorMessage(err)}`);

@@ -71,6 +71,42 @@ describe('BackupsPage', () => {
     expect(rows()[1]!.querySelector('button')).toBeNull();
   });
 
+  it('emphasises the Failed tile only when some backups failed', async () => {
+    await open();
+    const tile = (state: string) =>
+      el.querySelector<HTMLElement>(`[data-testid=backup-summary] [data-state=${state}]`)!;
+    expect(tile('failed').classList).toContain('alert');
+    expect(tile('pending').classList).not.toContain('alert');
+
+    rows()[0]!.querySelector('button')!.click();
+    http.expectOne(`/api/v1/admin/backups/${FAILED.id}/retry`).flush({
+      ...FAILED,
+      backup: { ...FAILED.backup, state: 'pending', attempts: 0, lastError: null },
+    });
+    await flushMicrotasks();
+    http.expectOne('/api/v1/admin/backups/summary').flush({ ...SUMMARY, failed: 0, pending: 3 });
+    await settle();
+    expect(tile('failed').classList).not.toContain('alert');
+    expect(el.querySelectorAll('.count.alert')).toHaveLength(0);
+  });
+
+  it('shows a failed backup that will be tried again as Retrying, with when', async () => {
+    const next = '2026-03-01T12:30:00.000Z';
+    const retrying = backupItem({
+      id: '0b6f3c1e-5555-4555-8555-555555555555',
+      name: 'again.bin',
+      backup: { ...FAILED.backup, attempts: 2, nextAttemptAt: next },
+    });
+    await open([retrying, FAILED]);
+    const [r, f] = rows();
+    expect(r!.querySelector('[data-testid=backup-state]')?.textContent).toBe('Retrying');
+    const at = r!.querySelector('[data-testid=backup-retry-at]');
+    expect(at?.textContent).toContain('next attempt');
+    expect(at?.querySelector('time')?.getAttribute('datetime')).toBe(next);
+    expect(f!.querySelector('[data-testid=backup-state]')?.textContent).toBe('Failed');
+    expect(f!.querySelector('[data-testid=backup-retry-at]')).toBeNull();
+  });
+
   it('filters by status and pages', async () => {
     await open([FAILED], 60);
     const select = el.querySelector<HTMLSelectElement>('[data-testid=backup-status]')!;

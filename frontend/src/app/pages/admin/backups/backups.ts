@@ -21,6 +21,14 @@ export const BACKUP_STATE_LABELS: Record<BackupState, string> = {
   disabled: 'Not configured',
 };
 
+/**
+ * A failed backup with a next attempt scheduled is being retried by the
+ * worker on its own; only one without is failed for good (until retried by hand).
+ */
+export function isRetrying(backup: BackupItem['backup']): boolean {
+  return backup.state === 'failed' && backup.nextAttemptAt !== null;
+}
+
 interface Notice {
   kind: 'ok' | 'error';
   text: string;
@@ -67,7 +75,11 @@ interface Notice {
       @if (summary(); as s) {
         <dl class="summary" data-testid="backup-summary">
           @for (state of states; track state) {
-            <div class="count" [attr.data-state]="state">
+            <div
+              class="count"
+              [attr.data-state]="state"
+              [class.alert]="state === 'failed' && s[state] > 0"
+            >
               <dt>{{ labels[state] }}</dt>
               <dd [attr.data-testid]="'summary-' + state">{{ s[state] }}</dd>
             </div>
@@ -130,7 +142,19 @@ interface Notice {
                       <small class="details">owner {{ f.ownerId }}</small>
                     </th>
                     <td>{{ formatBytes(f.size) }}</td>
-                    <td data-testid="backup-state">{{ labels[f.backup.state] }}</td>
+                    <td>
+                      @if (isRetrying(f.backup)) {
+                        <span data-testid="backup-state">Retrying</span>
+                        <small class="details" data-testid="backup-retry-at">
+                          next attempt
+                          <time [attr.datetime]="f.backup.nextAttemptAt">{{
+                            f.backup.nextAttemptAt | date: 'medium'
+                          }}</time>
+                        </small>
+                      } @else {
+                        <span data-testid="backup-state">{{ labels[f.backup.state] }}</span>
+                      }
+                    </td>
                     <td>{{ f.backup.attempts }}</td>
                     <td>
                       @if (f.backup.backedUpAt) {
@@ -216,8 +240,12 @@ interface Notice {
       border: 1px solid #e3e7ef;
       border-radius: 6px;
     }
-    .count[data-state='failed'] {
+    /* Failures are emphasised only when there are some. */
+    .count.alert {
       border-color: #a11d1d;
+    }
+    .count.alert dd {
+      color: #a11d1d;
     }
     dt {
       font-size: 0.85rem;
@@ -273,6 +301,7 @@ export class BackupsPage {
   protected readonly states = BACKUP_STATES;
   protected readonly labels = BACKUP_STATE_LABELS;
   protected readonly formatBytes = formatBytes;
+  protected readonly isRetrying = isRetrying;
 
   protected readonly summary = signal<BackupSummary | null>(null);
   protected readonly summaryError = signal<string | null>(null);
