@@ -382,33 +382,11 @@ interface Removal {
       align-items: center;
       justify-content: space-between;
     }
-    .table-wrap {
-      overflow-x: auto;
-      margin-top: 1rem;
-    }
-    table {
-      width: 100%;
-      border-collapse: collapse;
-      font-size: 0.9rem;
-    }
-    th,
-    td {
-      padding: 0.5rem;
-      border-bottom: 1px solid #e3e7ef;
-      text-align: left;
-      vertical-align: top;
-    }
     tbody th {
       font-weight: 600;
     }
     tr.highlight {
       background: #eef8f1;
-    }
-    .details {
-      display: block;
-      color: #5a6378;
-      font-weight: 400;
-      overflow-wrap: anywhere;
     }
     .health[data-health='healthy'] {
       color: #1b5e33;

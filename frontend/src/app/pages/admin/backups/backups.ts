@@ -264,28 +264,6 @@ interface Notice {
     .filter label {
       margin-top: 0;
     }
-    .table-wrap {
-      overflow-x: auto;
-      margin-top: 1rem;
-    }
-    table {
-      width: 100%;
-      border-collapse: collapse;
-      font-size: 0.9rem;
-    }
-    th,
-    td {
-      padding: 0.5rem;
-      border-bottom: 1px solid #e3e7ef;
-      text-align: left;
-      vertical-align: top;
-    }
-    .details {
-      display: block;
-      color: #5a6378;
-      font-weight: 400;
-      overflow-wrap: anywhere;
-    }
     .last-error {
       max-width: 18rem;
       overflow-wrap: anywhere;
